@@ -1,0 +1,96 @@
+"""agentkit: agents on Anthropic's Messages API, with the loop and the discipline around it.
+
+Public names load on first access, so `import agentkit` costs almost nothing and the
+`anthropic` SDK (over a second to import) loads only when the first request is made.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .agent import Agent
+    from .errors import (
+        AgentkitError,
+        APIError,
+        ConfigurationError,
+        ContextWindowExceeded,
+        MaxTokensReached,
+        MaxTurnsExceeded,
+        PromptError,
+        Refused,
+        RunError,
+        ToolDefinitionError,
+        ToolError,
+    )
+    from .result import ModelResponse, RunEvent, RunFinished, RunResult, ToolCall, ToolReturn
+    from .tools import RunContext, Tool, ToolResult, tool
+    from .usage import Usage
+
+__version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    "APIError": "errors",
+    "Agent": "agent",
+    "AgentkitError": "errors",
+    "ConfigurationError": "errors",
+    "ContextWindowExceeded": "errors",
+    "MaxTokensReached": "errors",
+    "MaxTurnsExceeded": "errors",
+    "ModelResponse": "result",
+    "PromptError": "errors",
+    "Refused": "errors",
+    "RunContext": "tools",
+    "RunError": "errors",
+    "RunEvent": "result",
+    "RunFinished": "result",
+    "RunResult": "result",
+    "Tool": "tools",
+    "ToolCall": "result",
+    "ToolDefinitionError": "errors",
+    "ToolError": "errors",
+    "ToolResult": "tools",
+    "ToolReturn": "result",
+    "Usage": "usage",
+    "tool": "tools",
+}
+
+__all__ = [
+    "APIError",
+    "Agent",
+    "AgentkitError",
+    "ConfigurationError",
+    "ContextWindowExceeded",
+    "MaxTokensReached",
+    "MaxTurnsExceeded",
+    "ModelResponse",
+    "PromptError",
+    "Refused",
+    "RunContext",
+    "RunError",
+    "RunEvent",
+    "RunFinished",
+    "RunResult",
+    "Tool",
+    "ToolCall",
+    "ToolDefinitionError",
+    "ToolError",
+    "ToolResult",
+    "ToolReturn",
+    "Usage",
+    "tool",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agentkit' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -1,0 +1,109 @@
+"""Every error agentkit raises, rooted at `AgentkitError`.
+
+```
+AgentkitError
+├── ConfigurationError        the agent is defined wrongly; raised before any request is sent
+│   ├── PromptError           the system prompt does not render (undefined variable, syntax)
+│   └── ToolDefinitionError   a function cannot become a tool, or two tools share a name
+├── RunError                  a run stopped; carries the valid history and usage so far
+│   ├── APIError              the API refused the request after the SDK's retries (request id kept)
+│   ├── MaxTurnsExceeded      the model was still calling tools after `max_turns`
+│   ├── MaxTokensReached      an answer was cut at `max_tokens`
+│   ├── Refused               the model declined (stop_reason "refusal"), with its stop details
+│   └── ContextWindowExceeded the conversation no longer fits the model's context window
+└── ToolError                 raise it in a tool to send the model an error message verbatim
+```
+
+A `RunError` always carries `.messages` that are valid to send again: every `tool_use` is
+answered, so a caller can resume from it with `history=`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from anthropic.types import MessageParam
+
+    from .usage import Usage
+
+
+class AgentkitError(Exception):
+    """The root of every error agentkit raises."""
+
+
+class ConfigurationError(AgentkitError):
+    """The agent is defined wrongly. Raised before any request is sent."""
+
+
+class PromptError(ConfigurationError):
+    """The system prompt template does not render."""
+
+
+class ToolDefinitionError(ConfigurationError):
+    """A function cannot become a tool, or two tools share a name."""
+
+
+class ToolError(AgentkitError):
+    """Raise in a tool to send `message` to the model as an error result, without a traceback."""
+
+
+class RunError(AgentkitError):
+    """A run stopped before the model finished. `.messages` is a valid history to resume from."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        messages: list[MessageParam] | None = None,
+        usage: Usage | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.messages: list[MessageParam] = messages or []
+        self.usage = usage
+
+
+class APIError(RunError):
+    """The Messages API failed after the SDK's retries. The SDK's exception is the `__cause__`."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        request_id: str | None = None,
+        error_type: str | None = None,
+        messages: list[MessageParam] | None = None,
+        usage: Usage | None = None,
+    ) -> None:
+        super().__init__(message, messages=messages, usage=usage)
+        self.status_code = status_code
+        self.request_id = request_id
+        self.error_type = error_type
+
+
+class MaxTurnsExceeded(RunError):
+    """The model was still calling tools when the run reached `max_turns`."""
+
+
+class MaxTokensReached(RunError):
+    """An answer was cut at `max_tokens`. Raise `max_tokens` on the agent."""
+
+
+class Refused(RunError):
+    """The model declined to answer (stop_reason `refusal`)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        stop_details: Any = None,
+        messages: list[MessageParam] | None = None,
+        usage: Usage | None = None,
+    ) -> None:
+        super().__init__(message, messages=messages, usage=usage)
+        self.stop_details = stop_details
+
+
+class ContextWindowExceeded(RunError):
+    """The conversation no longer fits the model's context window."""

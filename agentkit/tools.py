@@ -1,0 +1,462 @@
+"""Tools from typed Python functions: a JSON schema from the signature, arguments validated before
+the call, and every tool-side failure turned into an `is_error` result the model can act on.
+
+The schema and the validator are built once, at decoration time, so a function that cannot be a
+tool fails when its module is imported (with file:line and the fix), not in the middle of a run.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import re
+import sys
+import typing
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+
+import anyio
+import anyio.to_thread
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
+from pydantic.errors import PydanticUserError
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticSerializationError
+
+from ._docstrings import parse_docstring
+from .errors import ToolDefinitionError, ToolError
+from .usage import Usage
+
+if TYPE_CHECKING:
+    from .agent import Agent
+
+__all__ = ["RunContext", "Tool", "ToolResult", "tool"]
+
+DepsT = TypeVar("DepsT")
+
+_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
+_CONTENT_BLOCK_TYPES = frozenset({"text", "image", "document", "search_result"})
+_SCHEMA_MAPS = frozenset({"properties", "$defs", "definitions", "patternProperties"})
+_SCHEMA_DATA = frozenset({"default", "examples", "const", "enum"})
+
+
+@dataclass
+class RunContext(Generic[DepsT]):
+    """What a tool can reach besides its arguments. Never shown to the model."""
+
+    deps: DepsT
+    agent: Agent
+    usage: Usage  # usage so far in the run
+    messages: Sequence[Any]  # the history so far, as Messages API params
+    run_id: str
+    turn: int
+    tool_call_id: str = ""
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """The outcome of one call, ready to become a `tool_result` block."""
+
+    content: str | list[dict[str, Any]]
+    is_error: bool = False
+
+    def to_block(self, tool_use_id: str) -> dict[str, Any]:
+        block: dict[str, Any] = {"type": "tool_result", "tool_use_id": tool_use_id, "content": self.content}
+        if self.is_error:
+            block["is_error"] = True
+        return block
+
+
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+@dataclass(frozen=True)
+class _Param:
+    """How `run` fills one parameter: with the RunContext or a validated value, by position or name."""
+
+    name: str
+    field: str  # the pydantic field name; the parameter name is its alias (it may shadow BaseModel)
+    positional: bool
+    is_ctx: bool
+
+
+class Tool:
+    """A function the model can call: its name, description, input schema and how to run it."""
+
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+    timeout: float | None
+    function: Callable[..., Any]
+    _instance: object | None  # the `self` of a bound method tool
+    _is_method: bool
+    _is_async: bool
+    _params: tuple[_Param, ...]
+    _validate: Callable[[Any], Any] | None  # None: a `from_schema` tool, arguments pass as they are
+    _param: dict[str, Any]
+
+    def __init__(
+        self,
+        function: Callable[..., Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        if not callable(function):
+            raise ToolDefinitionError(
+                f"Cannot make a tool from {function!r} ({type(function).__name__}): it is not callable; "
+                "pass a function or a method."
+            )
+        default_name: str = getattr(function, "__name__", type(function).__name__)
+        tool_name = _check_name(name or default_name, function)
+        doc_description, param_docs = parse_docstring(inspect.getdoc(_target(function)))
+        is_method, params, model, schema = _build(tool_name, function, param_docs)
+        self._setup(
+            function, tool_name, doc_description if description is None else description, schema, timeout
+        )
+        self._is_method, self._params, self._is_async = is_method, params, _is_async(function)
+        self._validate = model.__pydantic_validator__.validate_python
+
+    @classmethod
+    def from_schema(
+        cls,
+        name: str,
+        description: str,
+        input_schema: dict[str, Any],
+        function: Callable[[dict[str, Any], RunContext[Any]], Awaitable[Any]],
+        *,
+        timeout: float | None = None,
+    ) -> Tool:
+        """A tool with a hand-written schema: arguments reach `function` as the dict the model sent."""
+        self = cls.__new__(cls)
+        self._setup(function, _check_name(name, function), description, input_schema, timeout)
+        return self
+
+    def _setup(
+        self,
+        function: Callable[..., Any],
+        name: str,
+        description: str,
+        schema: dict[str, Any],
+        timeout: float | None,
+    ) -> None:
+        """The state every tool has; `__init__` then adds what a signature gives (defaults: none)."""
+        self.function, self.name, self.description, self.input_schema = function, name, description, schema
+        self.timeout = timeout
+        self._instance = None
+        self._is_method, self._params, self._is_async = False, (), True
+        self._validate = None
+        self._param = {"name": name, "description": description, "input_schema": schema}
+        if not description:
+            del self._param["description"]
+
+    def to_param(self) -> dict[str, Any]:
+        """The tool as the Messages API's `tools` entry. A shallow copy: add keys freely."""
+        return dict(self._param)
+
+    def bind(self, instance: object) -> Tool:
+        """This method tool with `instance` as `self`; the schema and validator are shared.
+        A tool that takes no `self` is returned unchanged, so binding every tool is safe."""
+        if not self._is_method:
+            return self
+        bound = object.__new__(type(self))
+        bound.__dict__.update(self.__dict__)
+        bound._instance = instance
+        return bound
+
+    def __get__(self, instance: object | None, owner: type[Any] | None = None) -> Tool:
+        if instance is None or not self._is_method or self._instance is not None:
+            return self
+        return self.bind(instance)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the function directly, so a decorated function stays testable as a plain function."""
+        if self._instance is not None:
+            return self.function(self._instance, *args, **kwargs)
+        return self.function(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        bound = " bound" if self._instance is not None else ""
+        return f"<Tool{bound} {self.name!r}>"
+
+    async def run(self, arguments: dict[str, Any], ctx: RunContext[Any]) -> ToolResult:
+        """Validate, call and serialise. Tool-side failures come back as `is_error` results;
+        cancellation from outside propagates."""
+        if self._is_method and self._instance is None:
+            raise ToolDefinitionError(
+                f"Tool '{self.name}' is a method; bind it first, e.g. `instance.{self.name}` "
+                f"or `tool.bind(instance)`."
+            )
+        if not isinstance(arguments, dict):
+            return ToolResult(f"Tool '{self.name}' takes a JSON object of arguments.", is_error=True)
+        try:
+            call = self._prepare(arguments, ctx)
+        except ValidationError as exc:
+            return ToolResult(_format_validation_error(self.name, exc), is_error=True)
+        except Exception as exc:  # a custom validator that raised something pydantic does not wrap
+            return self._failed(exc)
+        try:
+            if self.timeout is None:
+                value = await self._invoke(call)
+            else:
+                with anyio.move_on_after(self.timeout) as scope:
+                    value = await self._invoke(call)
+                if scope.cancelled_caught:
+                    return ToolResult(f"Tool '{self.name}' timed out after {self.timeout:g}s.", is_error=True)
+        except ToolError as exc:
+            return ToolResult(str(exc), is_error=True)
+        except Exception as exc:  # a bug in the tool is reported to the model, not raised into the run
+            return self._failed(exc)
+        return self._to_result(value)
+
+    def _failed(self, exc: Exception) -> ToolResult:
+        _logger().warning("tool_failed", tool=self.name, exc_info=True)  # called in `except`
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return ToolResult(f"Tool '{self.name}' failed: {detail}", is_error=True)
+
+    def _prepare(self, arguments: dict[str, Any], ctx: RunContext[Any]) -> Callable[[], Any]:
+        """Validate the arguments into a ready-to-call thunk (raises ValidationError)."""
+        if self._validate is None:
+            schema_fn = self.function
+            return lambda: schema_fn(arguments, ctx)
+        values = self._validate(arguments).__dict__
+        args: list[Any] = [] if self._instance is None else [self._instance]
+        kwargs: dict[str, Any] = {}
+        for p in self._params:
+            value = ctx if p.is_ctx else values[p.field]
+            if p.positional:
+                args.append(value)
+            else:
+                kwargs[p.name] = value
+        return functools.partial(self.function, *args, **kwargs)
+
+    async def _invoke(self, call: Callable[[], Any]) -> Any:
+        if self._is_async:
+            value = call()
+        else:  # abandon_on_cancel: a timeout is honoured even if the function never returns
+            value = await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+        if inspect.isawaitable(value):
+            value = await value
+        return value
+
+    def _to_result(self, value: Any) -> ToolResult:
+        if isinstance(value, str):
+            return ToolResult(value)
+        if isinstance(value, list) and value and all(_is_content_block(v) for v in value):
+            return ToolResult(value)
+        try:
+            if isinstance(value, BaseModel):
+                return ToolResult(value.model_dump_json())
+            return ToolResult(_any_adapter().dump_json(value).decode())
+        except (PydanticSerializationError, ValueError, TypeError):
+            _logger().warning("tool_result_unserialisable", tool=self.name, type=type(value).__name__)
+            return ToolResult(
+                f"Tool '{self.name}' returned a {type(value).__name__} that cannot be serialised to JSON; "
+                "return str, a pydantic model, or JSON-able data.",
+                is_error=True,
+            )
+
+
+@overload
+def tool(
+    func: Callable[..., Any],
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    timeout: float | None = None,
+) -> Tool: ...
+@overload
+def tool(
+    *, name: str | None = None, description: str | None = None, timeout: float | None = None
+) -> Callable[[Callable[..., Any]], Tool]: ...
+def tool(
+    func: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    timeout: float | None = None,
+) -> Tool | Callable[[Callable[..., Any]], Tool]:
+    """Make a `Tool` from a function: `@tool`, `@tool()` or `@tool(name=..., timeout=...)`."""
+    if func is not None:
+        return Tool(func, name=name, description=description, timeout=timeout)
+    return functools.partial(Tool, name=name, description=description, timeout=timeout)
+
+
+@functools.cache
+def _any_adapter() -> TypeAdapter[Any]:
+    return TypeAdapter(Any)
+
+
+@functools.cache
+def _logger() -> Any:
+    """structlog is imported on the first failure: it costs ~50 ms, and most imports never log."""
+    import structlog
+
+    return structlog.get_logger("agentkit.tools")
+
+
+def _is_content_block(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("type") in _CONTENT_BLOCK_TYPES
+
+
+def _target(function: Any) -> Any:
+    """What describes `function`: the callable inside partials and `functools.wraps` decorators."""
+    while isinstance(function, functools.partial):
+        function = function.func
+    return inspect.unwrap(function)
+
+
+def _is_async(function: Callable[..., Any]) -> bool:
+    """Judged on the outer callable: a sync wrapper runs in a thread (a coroutine it returns is awaited)."""
+    return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(type(function).__call__)
+
+
+def _where(function: Any) -> str:
+    """file:line of the function, for messages that point at the code to fix."""
+    target = _target(function)
+    # a callable object has no __code__ of its own: point at its class's __call__
+    code = getattr(target, "__code__", None) or getattr(type(target).__call__, "__code__", None)
+    return f"{code.co_filename}:{code.co_firstlineno}" if code else "<unknown location>"
+
+
+def _fail(tool_name: str, function: Any, message: str) -> ToolDefinitionError:
+    return ToolDefinitionError(f"Tool '{tool_name}' ({_where(function)}): {message}")
+
+
+def _check_name(name: str, function: Any) -> str:
+    if not _NAME.match(name):
+        raise ToolDefinitionError(
+            f"Tool name {name!r} ({_where(function)}) must match ^[a-zA-Z0-9_-]{{1,128}}$; "
+            "give it a valid name, e.g. @tool(name='lookup_order')."
+        )
+    return name
+
+
+def _type_hints(tool_name: str, function: Callable[..., Any]) -> dict[str, Any]:
+    """Resolve annotations (strings under `from __future__ import annotations` included).
+
+    A type defined inside a function is not in the module globals; on NameError we retry with
+    the locals of the first caller outside this module, where `@tool` was applied.
+    """
+    target = _target(function)
+    if not (inspect.isfunction(target) or inspect.ismethod(target)):
+        target = type(target).__call__
+    try:
+        return typing.get_type_hints(target, include_extras=True)
+    except NameError as first:
+        frame = sys._getframe(1)
+        while frame.f_back and frame.f_globals.get("__name__") == __name__:
+            frame = frame.f_back
+        try:
+            return typing.get_type_hints(target, localns=dict(frame.f_locals), include_extras=True)
+        except NameError:
+            fix = "import or define that type at module level."
+            raise _fail(tool_name, function, f"cannot resolve an annotation ({first}); {fix}") from first
+
+
+def _is_run_context(hint: Any) -> bool:
+    return hint is RunContext or typing.get_origin(hint) is RunContext
+
+
+def _has_description(hint: Any) -> bool:
+    if typing.get_origin(hint) is not typing.Annotated:
+        return False
+    return any(isinstance(m, FieldInfo) and m.description for m in hint.__metadata__)
+
+
+def _build(
+    tool_name: str, function: Callable[..., Any], docs: dict[str, str]
+) -> tuple[bool, tuple[_Param, ...], type[BaseModel], dict[str, Any]]:
+    """Sort the parameters into `self`, the RunContext and model fields; build model and schema."""
+    hints = _type_hints(tool_name, function)
+    parameters = list(inspect.signature(function).parameters.values())
+    is_method = bool(parameters) and parameters[0].name == "self"
+    params: list[_Param] = []
+    fields: dict[str, Any] = {}
+    for p in parameters[1:] if is_method else parameters:
+        if p.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+            star = "*" if p.kind is inspect.Parameter.VAR_POSITIONAL else "**"
+            why = "cannot be a tool argument (the model sends named JSON fields)"
+            fix = "replace it with named parameters, e.g. `items: list[str]`."
+            raise _fail(tool_name, function, f"parameter '{star}{p.name}' {why}; {fix}")
+        if p.name not in hints:
+            fix = f"annotate it, e.g. `{p.name}: str`."
+            raise _fail(tool_name, function, f"parameter '{p.name}' has no type annotation; {fix}")
+        hint = hints[p.name]
+        field = f"f{len(params)}"
+        params.append(_Param(p.name, field, p.kind in _POSITIONAL, _is_run_context(hint)))
+        if params[-1].is_ctx:
+            continue
+        default: Any = ... if p.default is inspect.Parameter.empty else p.default
+        info = Field(default, alias=p.name)
+        if p.name in docs and not _has_description(hint):  # Annotated's own description wins
+            info = Field(default, alias=p.name, description=docs[p.name])
+        fields[field] = (hint, info)
+    try:
+        model = create_model(tool_name, __config__=ConfigDict(extra="forbid"), **fields)
+        raw = _strip_titles(model.model_json_schema())
+    except (PydanticUserError, TypeError, ValueError, NameError) as exc:
+        raise _bad_type(tool_name, function, hints, params, exc) from exc
+    schema = {
+        "type": "object",
+        "properties": raw["properties"],
+        "required": raw.get("required", []),
+        "additionalProperties": False,
+    }
+    if "$defs" in raw:
+        schema["$defs"] = dict(sorted(raw["$defs"].items()))
+    return is_method, tuple(params), model, schema
+
+
+def _bad_type(
+    tool_name: str, function: Any, hints: dict[str, Any], params: list[_Param], exc: Exception
+) -> ToolDefinitionError:
+    """Find the parameter whose type pydantic rejects, so the message can name it."""
+    for p in params:
+        if p.is_ctx:
+            continue
+        try:
+            TypeAdapter(hints[p.name]).json_schema()
+        except Exception as param_exc:
+            why = f"has type {hints[p.name]!r}, which cannot become a JSON schema"
+            reason = str(param_exc).splitlines()[0]
+            fix = "use JSON-compatible types (str, int, float, bool, list, dict, Literal, enums, models)."
+            return _fail(tool_name, function, f"parameter '{p.name}' {why} ({reason}); {fix}")
+    return _fail(tool_name, function, f"cannot build an argument schema: {exc}")
+
+
+def _strip_titles(schema: Any) -> Any:
+    """Drop pydantic's generated `title`s (tokens the model does not need), keeping a property
+    that happens to be called `title` and leaving literal data (defaults, enums) untouched."""
+    if isinstance(schema, list):
+        return [_strip_titles(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "title" and isinstance(value, str):
+            continue
+        if key in _SCHEMA_MAPS and isinstance(value, dict):
+            out[key] = {name: _strip_titles(sub) for name, sub in value.items()}
+        else:
+            out[key] = value if key in _SCHEMA_DATA else _strip_titles(value)
+    return out
+
+
+def _format_validation_error(tool_name: str, exc: ValidationError) -> str:
+    """Field-level errors the model can act on, not just 'invalid arguments'."""
+    lines = [f"Invalid arguments for tool '{tool_name}':"]
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(part) for part in err["loc"]) or "(arguments)"
+        line = f"- {loc}: {err['msg']}"
+        if err["type"] != "missing":
+            shown = json.dumps(err.get("input"), default=repr)
+            if len(shown) <= 60:  # echo short inputs only: a long one costs tokens and tells little
+                line += f" (got {shown})"
+        lines.append(line)
+    lines.append("Fix these and call the tool again.")
+    return "\n".join(lines)
