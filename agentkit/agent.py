@@ -60,7 +60,12 @@ class Agent:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        inherited = {name: t for base in reversed(cls.__mro__[1:]) for name, t in vars(base).items() if isinstance(t, Tool)}
+        inherited = {
+            name: t
+            for base in reversed(cls.__mro__[1:])
+            for name, t in vars(base).items()
+            if isinstance(t, Tool)
+        }
         own = {name: t for name, t in vars(cls).items() if isinstance(t, Tool)}
         cls._method_tools = {**inherited, **own}
 
@@ -88,7 +93,9 @@ class Agent:
         self.client = client if client is not None else cls.client
         self._owns_client = self.client is None
         if not self.model:
-            raise ConfigurationError(f"Agent {self.name!r} has no model; pass model= or set `model` on the class")
+            raise ConfigurationError(
+                f"Agent {self.name!r} has no model; pass model= or set `model` on the class"
+            )
         if self.max_turns < 1 or self.max_tokens < 1:
             raise ConfigurationError(f"Agent {self.name!r}: max_turns and max_tokens must be at least 1")
         self.system_prompt = self._system_prompt(system, system_file)
@@ -135,19 +142,23 @@ class Agent:
             pass
         else:
             raise RuntimeError(
-                f"Agent.run_sync() was called inside a running event loop; use `await {self.name}.run(...)` there"
+                "Agent.run_sync() was called inside a running event loop; "
+                f"use `await {self.name}.run(...)` there"
             )
 
         async def main() -> RunResult[str]:
             try:
                 return await self.run(prompt, vars=vars, history=history, deps=deps)
             finally:
-                # A client made here is tied to this event loop; the next run_sync makes a new one.
-                if self._owns_client and self.client is not None:
-                    await self.client.close()
-                    self.client = None
+                await self.aclose()  # a client made here is tied to this event loop
 
         return anyio.run(main)
+
+    async def aclose(self) -> None:
+        """Close the client the agent made for itself (a client you passed in stays yours)."""
+        if self._owns_client and self.client is not None:
+            await self.client.close()
+            self.client = None
 
     def _run_input(
         self, prompt: Prompt, vars: dict[str, Any] | None, history: Sequence[MessageParam] | None, deps: Any

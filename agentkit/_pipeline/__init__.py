@@ -86,7 +86,9 @@ async def run_events(run: RunInput) -> AsyncIterator[RunEvent]:
             messages.append(tool_results_message(returns))
         elif stop != "pause_turn":
             output = text_output(response)
-            yield RunFinished(RunResult(output, messages, usage, stop or "end_turn", turn, response, ctx.run_id))
+            yield RunFinished(
+                RunResult(output, messages, usage, stop or "end_turn", turn, response, ctx.run_id)
+            )
             return
 
     raise MaxTurnsExceeded(
@@ -102,7 +104,9 @@ def _stopped(response: Message, messages: list[MessageParam], usage: Usage, max_
     kept = list(messages)
     if response.stop_reason == "refusal":
         details = response.stop_details
-        return Refused(f"The model refused to answer: {details}", stop_details=details, messages=kept, usage=usage)
+        return Refused(
+            f"The model refused to answer: {details}", stop_details=details, messages=kept, usage=usage
+        )
     if response.stop_reason == "model_context_window_exceeded":
         return ContextWindowExceeded(
             "The conversation exceeds the model's context window; shorten the history or set a memory budget",

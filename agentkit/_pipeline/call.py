@@ -73,10 +73,16 @@ def _error_type(body: object) -> str | None:
     return None
 
 
-def _api_error(exc: Exception, status: int | None, request_id: str | None, error_type: str | None) -> APIError:
+def _api_error(
+    exc: Exception, status: int | None, request_id: str | None, error_type: str | None
+) -> APIError:
     where = ", ".join(
         part
-        for part in (f"status {status}" if status else "", error_type or "", f"request_id {request_id}" if request_id else "")
+        for part in (
+            f"status {status}" if status else "",
+            error_type or "",
+            f"request_id {request_id}" if request_id else "",
+        )
         if part
     )
     return APIError(

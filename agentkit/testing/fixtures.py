@@ -1,0 +1,58 @@
+"""pytest plugin (entry point `agentkit`): `messages_server` and `anthropic_client` fixtures.
+
+Loaded into every pytest session of a project that installs agentkit, so it imports nothing heavy
+at module level: the server and the SDK are imported when a fixture is first used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    import anthropic
+
+    from agentkit.testing import MessagesServer
+
+_MARKER = "agentkit_allow_rejected"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{_MARKER}: the test expects the messages_server to answer some requests with a 400"
+    )
+
+
+def _describe(server: MessagesServer) -> str:
+    lines = [f"messages_server answered {len(server.rejected)} request(s) with a 400, as the real API would:"]
+    for request, message in server.rejected:
+        sent = server.requests if request.path == "/v1/messages" else server.count_requests
+        number = next((n for n, r in enumerate(sent, 1) if r is request), "?")
+        lines.append(f"  request #{number} {request.path}: {message}")
+    lines.append(f"Mark the test @pytest.mark.{_MARKER} if these rejections are what it tests.")
+    return "\n".join(lines)
+
+
+@pytest.fixture
+def messages_server(request: pytest.FixtureRequest) -> Iterator[MessagesServer]:
+    """A started `MessagesServer`; the test fails if any request was rejected, unless it is marked
+    `agentkit_allow_rejected`, so every test shows its requests are ones the real API accepts."""
+    from agentkit.testing import MessagesServer
+
+    server = MessagesServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+    if server.errors:
+        pytest.fail(f"a messages_server handler raised: {server.errors[0]!r}", pytrace=False)
+    if server.rejected and request.node.get_closest_marker(_MARKER) is None:
+        pytest.fail(_describe(server), pytrace=False)
+
+
+@pytest.fixture
+def anthropic_client(messages_server: MessagesServer) -> anthropic.AsyncAnthropic:
+    """`messages_server.client()`: an `AsyncAnthropic` usable from any event loop, nothing to close."""
+    return messages_server.client()

@@ -1,0 +1,22 @@
+"""`make demo`: run every example agent, offline unless ANTHROPIC_API_KEY is set."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import anyio
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import support
+import weather
+
+
+async def main() -> None:
+    for example in (weather, support):
+        await example.main()
+
+
+if __name__ == "__main__":
+    anyio.run(main)

@@ -1,0 +1,35 @@
+"""The examples run offline, as `make demo` runs them for a newcomer with no API key."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def run_example(name: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"}
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / name)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_the_demo_shows_the_whole_loop_offline() -> None:
+    out = run_example("demo.py")
+    assert "offline, scripted model" in out
+    assert '-> get_weather({"city": "Paris"})' in out
+    assert '-> get_weather({"city": "Tokyo"})' in out
+    assert "output: 'Paris: 18°C, light rain; Tokyo: 24°C, clear.'" in out
+    assert "-> order_status" in out
+    assert "output: 'Your order A-1001 is shipped, arriving Thursday.'" in out
+    assert "usage: 2 requests" in out

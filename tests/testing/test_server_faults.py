@@ -1,0 +1,153 @@
+"""Scripted faults through the real SDK: which it retries, how fast, and what it raises."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anthropic
+import httpx2
+import pytest
+
+from agentkit.testing import Fault, MessagesServer, Reply, Request
+
+MODEL = "claude-sonnet-5"
+HI = [{"role": "user", "content": "hi"}]
+PARAMS: dict[str, Any] = {"model": MODEL, "max_tokens": 10, "messages": HI}
+
+pytestmark = pytest.mark.anyio
+
+
+async def _ask(client: anthropic.AsyncAnthropic) -> str:
+    message = await client.messages.create(model=MODEL, max_tokens=10, messages=HI)
+    return str(message.content[0].to_dict()["text"])
+
+
+async def test_a_rate_limit_is_retried_at_once(messages_server: MessagesServer) -> None:
+    messages_server.script(Fault.rate_limit(), Reply.text("after 429"))
+    assert await _ask(messages_server.client()) == "after 429"
+    assert len(messages_server.requests) == 2
+    assert messages_server.requests[1].headers["x-stainless-retry-count"] == "1"
+
+
+def test_fault_responses_have_the_apis_shape_and_retry_headers() -> None:
+    with MessagesServer([Fault.rate_limit(retry_after=2.5), Fault.overloaded()]) as server:
+        headers = {"x-api-key": "k", "content-type": "application/json"}
+        with httpx2.Client(base_url=server.url, headers=headers) as http:
+            limited = http.post("/v1/messages", json=PARAMS)
+            overloaded = http.post("/v1/messages", json=PARAMS)
+    assert limited.status_code == 429
+    assert (limited.headers["retry-after"], limited.headers["retry-after-ms"]) == ("3", "2500")
+    body = limited.json()
+    assert body["type"] == "error"
+    assert body["error"]["type"] == "rate_limit_error"
+    assert body["request_id"] == limited.headers["request-id"]
+    assert body["request_id"].startswith("req_")
+    assert overloaded.status_code == 529
+    assert overloaded.json()["error"]["type"] == "overloaded_error"
+    assert overloaded.headers["retry-after-ms"] == "1"  # the SDK would otherwise back off 0.5-8 s
+
+
+async def test_overloaded_then_success(messages_server: MessagesServer) -> None:
+    messages_server.script(Fault.overloaded(), Reply.text("after 529"))
+    assert await _ask(messages_server.client()) == "after 529"
+    assert len(messages_server.requests) == 2
+
+
+async def test_server_errors_exhaust_the_retries(messages_server: MessagesServer) -> None:
+    messages_server.script(
+        Fault.server_error(), Fault.server_error(), Fault.server_error(), Reply.text("late")
+    )
+    with pytest.raises(anthropic.InternalServerError) as caught:
+        await _ask(messages_server.client())
+    assert caught.value.status_code == 500
+    assert caught.value.type == "api_error"
+    assert len(messages_server.requests) == 3  # max_retries=2
+
+
+async def test_overloaded_errors_exhaust_into_overloaded_error(messages_server: MessagesServer) -> None:
+    messages_server.script(*[Fault.overloaded()] * 3)
+    with pytest.raises(anthropic.OverloadedError):
+        await _ask(messages_server.client())
+
+
+async def test_a_reset_connection_is_retried(messages_server: MessagesServer) -> None:
+    # No response means no retry-after: this retry waits out the SDK's own backoff (about 0.5 s).
+    messages_server.script(Fault.reset(), Reply.text("after reset"))
+    assert await _ask(messages_server.client()) == "after reset"
+    assert len(messages_server.requests) == 2
+
+
+async def test_a_cut_stream_raises_and_leaves_the_reply_for_a_retry(messages_server: MessagesServer) -> None:
+    messages_server.script(Fault.cut_stream(after_events=4), Reply.text("whole"))
+    client = messages_server.client()
+    seen: list[str] = []
+
+    async def read_all() -> None:
+        async with client.messages.stream(**PARAMS) as stream:
+            async for event in stream:
+                seen.append(event.type)
+
+    # The SDK does not retry a stream that broke after its 200, and lets the transport error through.
+    with pytest.raises(httpx2.RemoteProtocolError, match="incomplete chunked read"):
+        await read_all()
+    assert seen[0] == "message_start"
+    assert "message_stop" not in seen
+    async with client.messages.stream(**PARAMS) as stream:
+        assert (await stream.get_final_text()) == "whole"
+
+
+async def test_a_cut_stream_on_a_plain_request_is_a_reset(messages_server: MessagesServer) -> None:
+    messages_server.script(Fault.cut_stream(), Reply.text("whole"))
+    assert await _ask(messages_server.client()) == "whole"
+    assert len(messages_server.requests) == 2
+
+
+async def test_an_error_event_mid_stream_is_a_status_error_with_status_200(
+    messages_server: MessagesServer,
+) -> None:
+    messages_server.script(Fault.stream_error())
+    with pytest.raises(anthropic.APIStatusError) as caught:
+        async with messages_server.client().messages.stream(**PARAMS) as stream:
+            await stream.get_final_message()
+    assert not isinstance(caught.value, anthropic.OverloadedError)
+    assert (caught.value.status_code, caught.value.type) == (200, "overloaded_error")
+    assert len(messages_server.requests) == 1  # not retried
+
+
+async def test_a_stream_error_on_a_plain_request_is_the_http_status(messages_server: MessagesServer) -> None:
+    messages_server.script(Fault.stream_error("rate_limit_error"), Reply.text("ok"))
+    assert await _ask(messages_server.client()) == "ok"
+    assert len(messages_server.requests) == 2
+
+
+async def test_a_hang_times_the_client_out_and_keeps_the_next_reply(messages_server: MessagesServer) -> None:
+    messages_server.script(Fault.hang(30), Reply.text("after the hang"))
+    client = messages_server.client(max_retries=0, timeout=0.2)
+    with pytest.raises(anthropic.APITimeoutError):
+        await _ask(client)
+    assert await _ask(client) == "after the hang"  # the abandoned request took nothing
+
+
+async def test_a_short_hang_then_the_next_reply(messages_server: MessagesServer) -> None:
+    messages_server.script(Fault.hang(0.05), Reply.text("slow"))
+    assert await _ask(messages_server.client()) == "slow"
+    assert len(messages_server.requests) == 1
+
+
+def _raises(request: Request) -> Reply:
+    raise KeyError("no such case")
+
+
+@pytest.mark.parametrize(
+    ("handler", "expected"),
+    [
+        (_raises, "the handler raised KeyError: 'no such case'"),
+        (lambda request: "oops", "a script item must be a Reply or a Fault, not 'oops'"),
+    ],
+    ids=["raises", "returns a str"],
+)
+async def test_a_broken_handler_fails_at_once_with_its_error(handler: Any, expected: str) -> None:
+    with MessagesServer(handler) as server, pytest.raises(anthropic.InternalServerError, match=expected):
+        await _ask(server.client())
+    assert len(server.requests) == 1  # not retried: x-should-retry is false
+    assert isinstance(server.errors[0], KeyError | TypeError)
