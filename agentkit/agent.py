@@ -9,23 +9,27 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, aclosing, asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 import anyio
 
 from .errors import ConfigurationError, ToolDefinitionError
+from .output import OutputMode, OutputSpec
 from .prompts import SystemPrompt
-from .result import RunResult
+from .result import RunEvent, RunFinished, RunResult, RunStream
 from .tools import Tool
 
 if TYPE_CHECKING:
     import anthropic
     from anthropic.types import MessageParam
+    from anyio.from_thread import BlockingPortal
 
     from ._pipeline import RunInput
 
+T = TypeVar("T")
 ToolLike = Tool | Callable[..., Any]
 Prompt = str | Sequence[dict[str, Any]]
 
@@ -52,7 +56,16 @@ class Agent:
     max_tokens: int = 4096
     max_turns: int = 10
     name: str = ""
+    description: str = ""
     vars: dict[str, Any] = {}  # noqa: RUF012 - read-only defaults, copied per run
+    output_type: Any = None
+    output_mode: OutputMode = "tool"
+    output_retries: int = 2
+    thinking: dict[str, Any] | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop_sequences: list[str] | None = None
+    max_continuations: int = 3
     request_params: dict[str, Any] = {}  # noqa: RUF012 - read-only defaults, copied per run
     client: anthropic.AsyncAnthropic | None = None
 
@@ -61,10 +74,7 @@ class Agent:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         inherited = {
-            name: t
-            for base in reversed(cls.__mro__[1:])
-            for name, t in vars(base).items()
-            if isinstance(t, Tool)
+            name: t for base in reversed(cls.__mro__[1:]) for name, t in vars(base).items() if isinstance(t, Tool)
         }
         own = {name: t for name, t in vars(cls).items() if isinstance(t, Tool)}
         cls._method_tools = {**inherited, **own}
@@ -79,28 +89,50 @@ class Agent:
         max_tokens: int | None = None,
         max_turns: int | None = None,
         name: str | None = None,
+        description: str | None = None,
         vars: dict[str, Any] | None = None,
+        output_type: Any = None,
+        output_mode: OutputMode | None = None,
+        output_retries: int | None = None,
+        thinking: dict[str, Any] | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stop_sequences: list[str] | None = None,
+        max_continuations: int | None = None,
         request_params: dict[str, Any] | None = None,
         client: anthropic.AsyncAnthropic | None = None,
     ) -> None:
         cls = type(self)
-        self.model = model if model is not None else cls.model
+
+        def pick(value: Any, default: Any) -> Any:
+            return default if value is None else value
+
+        self.model: str = pick(model, cls.model)
         self.name = name or cls.name or (cls.__name__ if cls is not Agent else "agent")
-        self.max_tokens = max_tokens if max_tokens is not None else cls.max_tokens
-        self.max_turns = max_turns if max_turns is not None else cls.max_turns
+        self.description: str = pick(description, cls.description)
+        self.max_tokens: int = pick(max_tokens, cls.max_tokens)
+        self.max_turns: int = pick(max_turns, cls.max_turns)
         self.vars = {**cls.vars, **(vars or {})}
+        self.output_type = pick(output_type, cls.output_type)
+        self.output_mode: OutputMode = pick(output_mode, cls.output_mode)
+        self.output_retries: int = pick(output_retries, cls.output_retries)
+        self.thinking = pick(thinking, cls.thinking)
+        self.temperature = pick(temperature, cls.temperature)
+        self.top_p = pick(top_p, cls.top_p)
+        self.stop_sequences = pick(stop_sequences, cls.stop_sequences)
+        self.max_continuations: int = pick(max_continuations, cls.max_continuations)
         self.request_params = {**cls.request_params, **(request_params or {})}
-        self.client = client if client is not None else cls.client
+        self.client = pick(client, cls.client)
         self._owns_client = self.client is None
         if not self.model:
-            raise ConfigurationError(
-                f"Agent {self.name!r} has no model; pass model= or set `model` on the class"
-            )
+            raise ConfigurationError(f"Agent {self.name!r} has no model; pass model= or set `model` on the class")
         if self.max_turns < 1 or self.max_tokens < 1:
             raise ConfigurationError(f"Agent {self.name!r}: max_turns and max_tokens must be at least 1")
         self.system_prompt = self._system_prompt(system, system_file)
         self.tools = list(cls.tools if tools is None else tools)
         self.toolset = self._toolset(self.tools)
+        self._outputs: dict[Any, OutputSpec[Any]] = {}
+        self.output = self._output_spec(self.output_type) if self.output_type is not None else None
 
     def __repr__(self) -> str:
         tools = ", ".join(self.toolset)
@@ -113,18 +145,73 @@ class Agent:
         vars: dict[str, Any] | None = None,
         history: Sequence[MessageParam] | None = None,
         deps: Any = None,
-    ) -> RunResult[str]:
-        """Run the agent on `prompt` until the model ends its turn.
+    ) -> RunResult[Any]:
+        """Run the agent on `prompt` until the model gives its final answer.
 
         `vars` fill the system prompt (over the agent's defaults), `history` is earlier
-        `RunResult.messages`, and `deps` reach tools through `RunContext.deps`.
+        `RunResult.messages`, and `deps` reach tools through `RunContext.deps`. `output` is the
+        text, or a validated instance of `output_type`.
         """
-        from ._pipeline import run_events
-        from .result import RunFinished
+        return await self._finish(self._run_input(prompt, vars, history, deps, self.output))
 
-        async for event in run_events(self._run_input(prompt, vars, history, deps)):
-            if isinstance(event, RunFinished):
-                return event.result
+    async def extract(
+        self,
+        output_type: type[T],
+        prompt: Prompt,
+        *,
+        vars: dict[str, Any] | None = None,
+        history: Sequence[MessageParam] | None = None,
+        deps: Any = None,
+    ) -> T:
+        """Run once and return the answer validated as `output_type` (a model, `list[Model]`, `int`...)."""
+        spec = self._output_spec(output_type)
+        result = await self._finish(self._run_input(prompt, vars, history, deps, spec))
+        return cast(T, result.output)
+
+    def stream(
+        self,
+        prompt: Prompt,
+        *,
+        vars: dict[str, Any] | None = None,
+        history: Sequence[MessageParam] | None = None,
+        deps: Any = None,
+    ) -> AbstractAsyncContextManager[RunStream]:
+        """Run the agent, streaming: `async with agent.stream(p) as run: async for event in run: ...`.
+
+        Leaving the block early cancels the run cleanly; `run.result` is set once it finishes.
+        """
+        run = self._run_input(prompt, vars, history, deps, self.output, stream=True)
+        return _streaming(run)
+
+    @contextmanager
+    def stream_sync(
+        self,
+        prompt: Prompt,
+        *,
+        vars: dict[str, Any] | None = None,
+        history: Sequence[MessageParam] | None = None,
+        deps: Any = None,
+    ) -> Iterator[Iterator[RunEvent]]:
+        """`stream` for scripts: `with agent.stream_sync(p) as events: for event in events: ...`."""
+        _refuse_running_loop("stream_sync", "async with agent.stream(...)")
+        from anyio.from_thread import start_blocking_portal
+
+        with start_blocking_portal() as portal:
+            try:
+                with portal.wrap_async_context_manager(
+                    self.stream(prompt, vars=vars, history=history, deps=deps)
+                ) as run:
+                    yield _blocking_iter(portal, run)
+            finally:
+                portal.call(self.aclose)
+
+    async def _finish(self, run: RunInput) -> RunResult[Any]:
+        from ._pipeline import run_events
+
+        async with aclosing(run_events(run)) as events:
+            async for event in events:
+                if isinstance(event, RunFinished):
+                    return event.result
         raise AssertionError("the run loop ended without a result")  # pragma: no cover
 
     def run_sync(
@@ -134,19 +221,11 @@ class Agent:
         vars: dict[str, Any] | None = None,
         history: Sequence[MessageParam] | None = None,
         deps: Any = None,
-    ) -> RunResult[str]:
+    ) -> RunResult[Any]:
         """`run` for scripts: starts an event loop, so it cannot be called from inside one."""
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-        else:
-            raise RuntimeError(
-                "Agent.run_sync() was called inside a running event loop; "
-                f"use `await {self.name}.run(...)` there"
-            )
+        _refuse_running_loop("run_sync", "await agent.run(...)")
 
-        async def main() -> RunResult[str]:
+        async def main() -> RunResult[Any]:
             try:
                 return await self.run(prompt, vars=vars, history=history, deps=deps)
             finally:
@@ -161,7 +240,14 @@ class Agent:
             self.client = None
 
     def _run_input(
-        self, prompt: Prompt, vars: dict[str, Any] | None, history: Sequence[MessageParam] | None, deps: Any
+        self,
+        prompt: Prompt,
+        vars: dict[str, Any] | None,
+        history: Sequence[MessageParam] | None,
+        deps: Any,
+        output: OutputSpec[Any] | None,
+        *,
+        stream: bool = False,
     ) -> RunInput:
         from ._pipeline import RunInput
 
@@ -176,7 +262,14 @@ class Agent:
             variables={**self.vars, **(vars or {})},
             history=list(history or ()),
             deps=deps,
+            output=output,
+            stream=stream,
         )
+
+    def _output_spec(self, output_type: Any) -> OutputSpec[Any]:
+        if output_type not in self._outputs:
+            self._outputs[output_type] = OutputSpec(output_type, self.output_mode)
+        return self._outputs[output_type]
 
     def _system_prompt(self, system: str | None, system_file: str | Path | None) -> SystemPrompt | None:
         if system is not None and system_file is not None:
@@ -207,3 +300,27 @@ class Agent:
                 )
             toolset[t.name] = t
         return toolset
+
+
+def _refuse_running_loop(method: str, instead: str) -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise RuntimeError(f"Agent.{method}() was called inside a running event loop; use `{instead}` there")
+
+
+@asynccontextmanager
+async def _streaming(run: RunInput) -> AsyncIterator[RunStream]:
+    from ._pipeline import run_events
+
+    async with aclosing(run_events(run)) as events:
+        yield RunStream(events)
+
+
+def _blocking_iter(portal: BlockingPortal, run: RunStream) -> Iterator[RunEvent]:
+    while True:
+        try:
+            yield portal.call(run.__anext__)
+        except StopAsyncIteration:
+            return

@@ -10,7 +10,8 @@ AgentkitError
 │   ├── MaxTurnsExceeded      the model was still calling tools after `max_turns`
 │   ├── MaxTokensReached      an answer was cut at `max_tokens`
 │   ├── Refused               the model declined (stop_reason "refusal"), with its stop details
-│   └── ContextWindowExceeded the conversation no longer fits the model's context window
+│   ├── ContextWindowExceeded the conversation no longer fits the model's context window
+│   └── OutputValidationError the answer never matched the output type; every attempt kept
 └── ToolError                 raise it in a tool to send the model an error message verbatim
 ```
 
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from anthropic.types import MessageParam
 
+    from .output import OutputAttempt
     from .usage import Usage
 
 
@@ -87,7 +89,18 @@ class MaxTurnsExceeded(RunError):
 
 
 class MaxTokensReached(RunError):
-    """An answer was cut at `max_tokens`. Raise `max_tokens` on the agent."""
+    """An answer was cut at `max_tokens` and could not be continued. `partial_output` keeps the text."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        partial_output: str = "",
+        messages: list[MessageParam] | None = None,
+        usage: Usage | None = None,
+    ) -> None:
+        super().__init__(message, messages=messages, usage=usage)
+        self.partial_output = partial_output
 
 
 class Refused(RunError):
@@ -107,3 +120,21 @@ class Refused(RunError):
 
 class ContextWindowExceeded(RunError):
     """The conversation no longer fits the model's context window."""
+
+
+class OutputValidationError(RunError):
+    """The model's answers never validated into the output type, after `output_retries` retries.
+
+    `attempts` holds each answer and its errors, in order.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        attempts: list[OutputAttempt],
+        messages: list[MessageParam] | None = None,
+        usage: Usage | None = None,
+    ) -> None:
+        super().__init__(message, messages=messages, usage=usage)
+        self.attempts = attempts

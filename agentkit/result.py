@@ -1,7 +1,8 @@
-"""What a run gives back: the `RunResult`, and the events the run loop yields on the way."""
+"""What a run gives back: the `RunResult`, and the events a streamed run yields on the way."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 
@@ -18,7 +19,8 @@ class RunResult(Generic[OutputT]):
     """The outcome of one run.
 
     `messages` is the whole conversation as Messages API params, the new turns included: pass it
-    as `history=` to go on, or send it again as it is.
+    as `history=` to go on. `output` is the final text, or the validated object when the agent has
+    an output type. `thinking` is the model's visible thinking over the run, in order.
     """
 
     output: OutputT
@@ -28,6 +30,7 @@ class RunResult(Generic[OutputT]):
     turns: int
     response: Message
     run_id: str
+    thinking: str = ""
 
     def __repr__(self) -> str:
         return (
@@ -37,17 +40,30 @@ class RunResult(Generic[OutputT]):
 
 
 @dataclass(frozen=True)
-class ModelResponse:
-    """The model answered one turn."""
+class TextDelta:
+    """Answer text as it arrives. Joined, the deltas of a turn are its text."""
 
-    turn: int
-    response: Message
-    usage: Usage
+    text: str
 
 
 @dataclass(frozen=True)
-class ToolCall:
-    """The model asked for a tool; it is about to run."""
+class ThinkingDelta:
+    """Thinking text as it arrives."""
+
+    thinking: str
+
+
+@dataclass(frozen=True)
+class ToolCallStarted:
+    """The model began a tool call; its input is still arriving."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ToolCallReady:
+    """A tool call is complete and about to run."""
 
     id: str
     name: str
@@ -55,7 +71,7 @@ class ToolCall:
 
 
 @dataclass(frozen=True)
-class ToolReturn:
+class ToolCallFinished:
     """A tool finished; `content` goes back to the model as its `tool_result`."""
 
     id: str
@@ -65,11 +81,49 @@ class ToolReturn:
 
 
 @dataclass(frozen=True)
+class TurnFinished:
+    """The model finished one turn (continuations included); `usage` is that turn's."""
+
+    turn: int
+    response: Message
+    usage: Usage
+
+
+@dataclass(frozen=True)
 class RunFinished:
     """The run is over; `result` is what `Agent.run` returns."""
 
     result: RunResult[Any]
 
 
-RunEvent: TypeAlias = ModelResponse | ToolCall | ToolReturn | RunFinished
-"""Everything the run loop yields, in order."""
+StreamDelta: TypeAlias = TextDelta | ThinkingDelta | ToolCallStarted
+"""What a single model call yields while it streams."""
+
+RunEvent: TypeAlias = (
+    TextDelta | ThinkingDelta | ToolCallStarted | ToolCallReady | ToolCallFinished | TurnFinished | RunFinished
+)
+"""Everything a run yields, in order; the last event is `RunFinished`."""
+
+
+class RunStream:
+    """A run in progress, as an async iterator of `RunEvent`s; `result` is set when it finishes."""
+
+    def __init__(self, events: AsyncGenerator[RunEvent, None]) -> None:
+        self._events = events
+        self.result: RunResult[Any] | None = None
+
+    def __aiter__(self) -> RunStream:
+        return self
+
+    async def __anext__(self) -> RunEvent:
+        event = await self._events.__anext__()
+        if isinstance(event, RunFinished):
+            self.result = event.result
+        return event
+
+    async def get_result(self) -> RunResult[Any]:
+        """Consume the rest of the run and return its result."""
+        async for _ in self:
+            pass
+        assert self.result is not None
+        return self.result

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
 import re
 import sys
 import typing
@@ -25,6 +24,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticSerializationError
 
 from ._docstrings import parse_docstring
+from ._schema import error_lines, strip_titles
 from .errors import ToolDefinitionError, ToolError
 from .usage import Usage
 
@@ -37,8 +37,6 @@ DepsT = TypeVar("DepsT")
 
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 _CONTENT_BLOCK_TYPES = frozenset({"text", "image", "document", "search_result"})
-_SCHEMA_MAPS = frozenset({"properties", "$defs", "definitions", "patternProperties"})
-_SCHEMA_DATA = frozenset({"default", "examples", "const", "enum"})
 
 
 @dataclass
@@ -113,9 +111,7 @@ class Tool:
         tool_name = _check_name(name or default_name, function)
         doc_description, param_docs = parse_docstring(inspect.getdoc(_target(function)))
         is_method, params, model, schema = _build(tool_name, function, param_docs)
-        self._setup(
-            function, tool_name, doc_description if description is None else description, schema, timeout
-        )
+        self._setup(function, tool_name, doc_description if description is None else description, schema, timeout)
         self._is_method, self._params, self._is_async = is_method, params, _is_async(function)
         self._validate = model.__pydantic_validator__.validate_python
 
@@ -186,15 +182,19 @@ class Tool:
         cancellation from outside propagates."""
         if self._is_method and self._instance is None:
             raise ToolDefinitionError(
-                f"Tool '{self.name}' is a method; bind it first, e.g. `instance.{self.name}` "
-                f"or `tool.bind(instance)`."
+                f"Tool '{self.name}' is a method; bind it first, e.g. `instance.{self.name}` or `tool.bind(instance)`."
             )
         if not isinstance(arguments, dict):
             return ToolResult(f"Tool '{self.name}' takes a JSON object of arguments.", is_error=True)
         try:
             call = self._prepare(arguments, ctx)
         except ValidationError as exc:
-            return ToolResult(_format_validation_error(self.name, exc), is_error=True)
+            lines = [
+                f"Invalid arguments for tool '{self.name}':",
+                *error_lines(exc),
+                "Fix these and call the tool again.",
+            ]
+            return ToolResult("\n".join(lines), is_error=True)
         except Exception as exc:  # a custom validator that raised something pydantic does not wrap
             return self._failed(exc)
         try:
@@ -398,7 +398,7 @@ def _build(
         fields[field] = (hint, info)
     try:
         model = create_model(tool_name, __config__=ConfigDict(extra="forbid"), **fields)
-        raw = _strip_titles(model.model_json_schema())
+        raw = strip_titles(model.model_json_schema())
     except (PydanticUserError, TypeError, ValueError, NameError) as exc:
         raise _bad_type(tool_name, function, hints, params, exc) from exc
     schema = {
@@ -427,36 +427,3 @@ def _bad_type(
             fix = "use JSON-compatible types (str, int, float, bool, list, dict, Literal, enums, models)."
             return _fail(tool_name, function, f"parameter '{p.name}' {why} ({reason}); {fix}")
     return _fail(tool_name, function, f"cannot build an argument schema: {exc}")
-
-
-def _strip_titles(schema: Any) -> Any:
-    """Drop pydantic's generated `title`s (tokens the model does not need), keeping a property
-    that happens to be called `title` and leaving literal data (defaults, enums) untouched."""
-    if isinstance(schema, list):
-        return [_strip_titles(s) for s in schema]
-    if not isinstance(schema, dict):
-        return schema
-    out: dict[str, Any] = {}
-    for key, value in schema.items():
-        if key == "title" and isinstance(value, str):
-            continue
-        if key in _SCHEMA_MAPS and isinstance(value, dict):
-            out[key] = {name: _strip_titles(sub) for name, sub in value.items()}
-        else:
-            out[key] = value if key in _SCHEMA_DATA else _strip_titles(value)
-    return out
-
-
-def _format_validation_error(tool_name: str, exc: ValidationError) -> str:
-    """Field-level errors the model can act on, not just 'invalid arguments'."""
-    lines = [f"Invalid arguments for tool '{tool_name}':"]
-    for err in exc.errors(include_url=False):
-        loc = ".".join(str(part) for part in err["loc"]) or "(arguments)"
-        line = f"- {loc}: {err['msg']}"
-        if err["type"] != "missing":
-            shown = json.dumps(err.get("input"), default=repr)
-            if len(shown) <= 60:  # echo short inputs only: a long one costs tokens and tells little
-                line += f" (got {shown})"
-        lines.append(line)
-    lines.append("Fix these and call the tool again.")
-    return "\n".join(lines)

@@ -124,9 +124,7 @@ def test_primitives_defaults_and_optional() -> None:
 
 def test_literal_enum_nested_models_and_lists() -> None:
     @tool
-    def f(
-        unit: Unit, where: Location, stops: list[Location], tags: list[str], mode: Literal["a", "b"]
-    ) -> None:
+    def f(unit: Unit, where: Location, stops: list[Location], tags: list[str], mode: Literal["a", "b"]) -> None:
         pass
 
     schema = f.input_schema
@@ -224,9 +222,7 @@ def test_name_and_description_overrides_and_no_docstring() -> None:
 
 def test_eager_annotations_work_too() -> None:
     namespace: dict[str, Any] = {}
-    source = (
-        "from agentkit.tools import RunContext\ndef f(ctx: RunContext, n: int = 2) -> int:\n    return n\n"
-    )
+    source = "from agentkit.tools import RunContext\ndef f(ctx: RunContext, n: int = 2) -> int:\n    return n\n"
     exec(compile(source, "<eager>", "exec", dont_inherit=True), namespace)
     assert Tool(namespace["f"]).input_schema["properties"] == {"n": {"type": "integer", "default": 2}}
 
@@ -422,9 +418,7 @@ async def test_timeout_of_a_hung_sync_tool() -> None:
         return "never"
 
     try:
-        assert await hung.run({}, make_ctx()) == ToolResult(
-            "Tool 'hung' timed out after 0.05s.", is_error=True
-        )
+        assert await hung.run({}, make_ctx()) == ToolResult("Tool 'hung' timed out after 0.05s.", is_error=True)
     finally:
         release.set()
 
@@ -434,9 +428,7 @@ async def test_tool_error_message_goes_verbatim() -> None:
     def f() -> str:
         raise ToolError("No flights on that date; try another day.")
 
-    assert await f.run({}, make_ctx()) == ToolResult(
-        "No flights on that date; try another day.", is_error=True
-    )
+    assert await f.run({}, make_ctx()) == ToolResult("No flights on that date; try another day.", is_error=True)
 
 
 async def test_a_raised_exception_becomes_an_error_result_and_a_log_event() -> None:

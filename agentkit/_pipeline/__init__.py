@@ -1,27 +1,29 @@
-"""The run loop: one async generator behind `run`, `run_sync` and (later) `stream`.
+"""The run loop: one async generator behind `run`, `run_sync`, `stream` and `extract`.
 
-Each turn: render the system prompt (once), build the request, call the model, then by stop
-reason either run the tools and loop, or finish. Every stage is a module of this package, in
-call order; this file only sequences them.
+Per turn: build the request, get one complete answer from the model (continuing past
+`max_tokens` when it must), judge it, then run the tools and loop, or finish. Every stage is a
+module of this package, in call order; this file only sequences them.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from ..errors import APIError, ContextWindowExceeded, MaxTokensReached, MaxTurnsExceeded, Refused, RunError
-from ..result import ModelResponse, RunEvent, RunFinished, RunResult
-from ..tools import RunContext
+from ..errors import ContextWindowExceeded, MaxTurnsExceeded, OutputValidationError, Refused, RunError
+from ..output import OutputAttempt, OutputSpec
+from ..result import RunEvent, RunFinished, RunResult, ToolCallFinished, TurnFinished
+from ..tools import RunContext, ToolResult
 from ..usage import Usage
 from .build import build_params, user_message
-from .call import assistant_message, call_model
-from .finish import text_output
+from .continuation import Answer, complete
+from .finish import judge, thinking_of
 from .render import render_system
-from .run_tools import run_tools, tool_calls, tool_results_message
+from .run_tools import run_tools, tool_calls
 
 if TYPE_CHECKING:
     import anthropic
@@ -40,82 +42,98 @@ class RunInput:
     variables: dict[str, Any]
     history: Sequence[MessageParam]
     deps: Any
+    output: OutputSpec[Any] | None
+    stream: bool = False
 
 
-async def run_events(run: RunInput) -> AsyncIterator[RunEvent]:
+async def run_events(run: RunInput) -> AsyncGenerator[RunEvent, None]:
     """Drive one run to its end, yielding what happens; the last event is `RunFinished`."""
-    agent = run.agent
-    system = render_system(agent.system_prompt, run.variables)
+    agent, output = run.agent, run.output
+    system = render_system(agent.system_prompt, run.variables, output, thinking=agent.thinking is not None)
     messages: list[MessageParam] = [*run.history, user_message(run.prompt)]
     usage = Usage()
-    ctx = RunContext(
-        deps=run.deps, agent=agent, usage=usage, messages=messages, run_id=uuid.uuid4().hex, turn=0
-    )
+    ctx = RunContext(deps=run.deps, agent=agent, usage=usage, messages=messages, run_id=uuid.uuid4().hex, turn=0)
+    attempts: list[OutputAttempt] = []
+    thoughts: list[str] = []
 
     for turn in range(1, agent.max_turns + 1):
-        params = build_params(
-            model=agent.model,
-            max_tokens=agent.max_tokens,
-            system=system,
-            tools=list(agent.toolset.values()),
-            messages=messages,
-            request_params=agent.request_params,
-        )
+        params = build_params(agent, system, messages, output)
+        answer: Answer | None = None
         try:
-            response = await call_model(run.client, params)
-        except APIError as exc:
+            turn_items = complete(run.client, params, stream=run.stream, max_continuations=agent.max_continuations)
+            async with aclosing(turn_items):
+                async for item in turn_items:
+                    if isinstance(item, Answer):
+                        answer = item
+                    else:
+                        yield item
+        except RunError as exc:
+            if exc.usage is not None:
+                usage.add(exc.usage)
             exc.messages, exc.usage = list(messages), usage
             raise
-        turn_usage = Usage.from_response(response.usage)
-        usage.add(turn_usage)
-        yield ModelResponse(turn, response, turn_usage)
+        assert answer is not None
+        usage.add(answer.usage)
+        response = answer.response
+        yield TurnFinished(turn, response, answer.usage)
+        if response.stop_reason in ("refusal", "model_context_window_exceeded"):
+            raise _stopped(response, messages, usage)
+        if answer.message is not None:
+            messages.append(answer.message)
+        thoughts.append(thinking_of(response))
 
-        stop = response.stop_reason
         calls = tool_calls(response.content)
-        reply = assistant_message(response)
-        if stop in ("max_tokens", "refusal", "model_context_window_exceeded"):
-            raise _stopped(response, messages, usage, agent.max_tokens)
+        verdict = judge(response, calls, output)
+        for call in verdict.calls:
+            yield call
+        results = await run_tools(verdict.calls, agent.toolset, dataclasses.replace(ctx, turn=turn))
+        for call, result in zip(verdict.calls, results, strict=True):
+            yield ToolCallFinished(call.id, call.name, result.content, result.is_error)
+        reply = _user_reply(calls, {c.id: r for c, r in zip(verdict.calls, results, strict=True)}, verdict)
         if reply is not None:
             messages.append(reply)
-        if calls:
-            for call in calls:
-                yield call
-            returns = await run_tools(calls, agent.toolset, dataclasses.replace(ctx, turn=turn))
-            for returned in returns:
-                yield returned
-            messages.append(tool_results_message(returns))
-        elif stop != "pause_turn":
-            output = text_output(response)
-            yield RunFinished(
-                RunResult(output, messages, usage, stop or "end_turn", turn, response, ctx.run_id)
-            )
+
+        if verdict.attempt is not None:
+            attempts.append(verdict.attempt)
+            if len(attempts) > agent.output_retries:
+                raise OutputValidationError(
+                    f"The answer did not match {output.output_type!r} after {len(attempts)} attempts; "  # type: ignore[union-attr]
+                    f"last errors:\n{verdict.attempt.errors}",
+                    attempts=attempts,
+                    messages=messages,
+                    usage=usage,
+                )
+        if verdict.final:
+            thinking = "\n\n".join(t for t in thoughts if t)
+            stop = response.stop_reason or "end_turn"
+            yield RunFinished(RunResult(verdict.output, messages, usage, stop, turn, response, ctx.run_id, thinking))
             return
 
     raise MaxTurnsExceeded(
-        f"Agent {agent.name!r} reached max_turns={agent.max_turns} while the model was still calling "
-        "tools; raise max_turns or resume with history=error.messages",
+        f"Agent {agent.name!r} reached max_turns={agent.max_turns} before a final answer; "
+        "raise max_turns or resume with history=error.messages",
         messages=messages,
         usage=usage,
     )
 
 
-def _stopped(response: Message, messages: list[MessageParam], usage: Usage, max_tokens: int) -> RunError:
+def _user_reply(calls: Sequence[Any], ran: dict[str, ToolResult], verdict: Any) -> MessageParam | None:
+    """One user turn answering every tool call of the response, in order, then any feedback."""
+    results = {**ran, **verdict.answered}
+    blocks: list[dict[str, Any]] = [results[c.id].to_block(c.id) for c in calls if c.id in results]
+    if verdict.feedback:
+        blocks.append({"type": "text", "text": verdict.feedback})
+    return cast("MessageParam", {"role": "user", "content": blocks}) if blocks else None
+
+
+def _stopped(response: Message, messages: list[MessageParam], usage: Usage) -> RunError:
     """The error for a response the loop cannot go on from; the history leaves that response out."""
     kept = list(messages)
     if response.stop_reason == "refusal":
         details = response.stop_details
-        return Refused(
-            f"The model refused to answer: {details}", stop_details=details, messages=kept, usage=usage
-        )
-    if response.stop_reason == "model_context_window_exceeded":
-        return ContextWindowExceeded(
-            "The conversation exceeds the model's context window; shorten the history or set a memory budget",
-            messages=kept,
-            usage=usage,
-        )
-    cut = "a tool call" if any(b.type == "tool_use" for b in response.content) else "the answer"
-    return MaxTokensReached(
-        f"The model hit max_tokens={max_tokens} while writing {cut}; raise max_tokens",
+        return Refused(f"The model refused to answer: {details}", stop_details=details, messages=kept, usage=usage)
+    return ContextWindowExceeded(
+        "The conversation exceeds the model's context window; shorten the history or set a memory budget",
         messages=kept,
         usage=usage,
     )

@@ -1,31 +1,49 @@
-"""Stage 5: one model call through the SDK, and the response turned back into history.
+"""Stage 5a: one request to the Messages API, streamed or not, and its response as history.
 
-This is the only stage that imports `anthropic`, so `import agentkit` stays fast.
+This is the only place that calls `client.messages`. The SDK retries 408/409/429/5xx itself;
+what is left surfaces as an `APIError` carrying the status, error type and request id.
 """
 
 from __future__ import annotations
 
 import inspect
+from collections.abc import AsyncGenerator
 from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
 import anthropic
 
 from ..errors import APIError
+from ..result import StreamDelta, TextDelta, ThinkingDelta, ToolCallStarted
 
 if TYPE_CHECKING:
     from anthropic.types import Message, MessageParam
 
+# The SDK refuses a non-streaming request that may run past 10 minutes (an hour per 128k tokens),
+# so larger answers are streamed even when the caller did not ask for deltas.
+_NON_STREAMING_MAX_TOKENS = 21_333
 
-async def call_model(client: anthropic.AsyncAnthropic, params: dict[str, Any]) -> Message:
-    """Send one request. The SDK retries 408/409/429/5xx itself; what is left is an `APIError`."""
+
+async def request(
+    client: anthropic.AsyncAnthropic, params: dict[str, Any], *, stream: bool
+) -> AsyncGenerator[StreamDelta | Message, None]:
+    """Send one request; when streaming, yield deltas as they arrive. The last item is the `Message`."""
     kwargs, extra_body = _split_params(params)
     if extra_body:
         kwargs["extra_body"] = {**kwargs.get("extra_body", {}), **extra_body}
     try:
-        return cast("Message", await client.messages.create(**kwargs))
+        if not stream and params["max_tokens"] <= _NON_STREAMING_MAX_TOKENS:
+            yield cast("Message", await client.messages.create(**kwargs))
+            return
+        async with client.messages.stream(**kwargs) as events:
+            async for event in events:
+                delta = _delta(event) if stream else None
+                if delta is not None:
+                    yield delta
+            yield await events.get_final_message()
     except anthropic.APIStatusError as exc:
-        raise _api_error(exc, exc.status_code, exc.request_id, _error_type(exc.body)) from exc
+        # An `event: error` inside a stream arrives with status 200; its type says what it was.
+        raise _api_error(exc, exc.status_code, exc.request_id, _error_type(exc.body) or exc.type) from exc
     except anthropic.APIError as exc:
         raise _api_error(exc, None, None, type(exc).__name__) from exc
 
@@ -48,6 +66,17 @@ def assistant_message(response: Message) -> MessageParam | None:
     return cast("MessageParam", {"role": "assistant", "content": content})
 
 
+def _delta(event: Any) -> StreamDelta | None:
+    kind = event.type
+    if kind == "text":
+        return TextDelta(event.text) if event.text else None
+    if kind == "thinking":
+        return ThinkingDelta(event.thinking)
+    if kind == "content_block_start" and event.content_block.type == "tool_use":
+        return ToolCallStarted(event.content_block.id, event.content_block.name)
+    return None
+
+
 def _split_params(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Keywords `messages.create` takes, and the rest, which travel in `extra_body`.
 
@@ -61,7 +90,7 @@ def _split_params(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any
 @cache
 def _create_keywords() -> frozenset[str]:
     create = anthropic.resources.messages.AsyncMessages.create
-    return frozenset(inspect.signature(create).parameters) - {"self"}
+    return frozenset(inspect.signature(create).parameters) - {"self", "stream"}
 
 
 def _error_type(body: object) -> str | None:
@@ -73,20 +102,14 @@ def _error_type(body: object) -> str | None:
     return None
 
 
-def _api_error(
-    exc: Exception, status: int | None, request_id: str | None, error_type: str | None
-) -> APIError:
-    where = ", ".join(
-        part
-        for part in (
-            f"status {status}" if status else "",
-            error_type or "",
-            f"request_id {request_id}" if request_id else "",
-        )
-        if part
+def _api_error(exc: Exception, status: int | None, request_id: str | None, error_type: str | None) -> APIError:
+    parts = (
+        f"status {status}" if status else "",
+        error_type or "",
+        f"request_id {request_id}" if request_id else "",
     )
     return APIError(
-        f"Messages API call failed ({where}): {exc}",
+        f"Messages API call failed ({', '.join(p for p in parts if p)}): {exc}",
         status_code=status,
         request_id=request_id,
         error_type=error_type,

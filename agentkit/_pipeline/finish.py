@@ -1,13 +1,93 @@
-"""Stage 7: turn the final response into the run's output."""
+"""Stage 7: decide what a complete turn means for the run: go on with tools, retry, or finish.
+
+Without an output type, a turn without tool calls is the final answer (its text). With one, the
+answer is the output tool's input (tool mode) or the JSON text (native mode), validated into the
+type; a failure goes back to the model with the field errors, and counts as an attempt.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from ..output import OUTPUT_TOOL, OutputAttempt, OutputSpec
+from ..result import ToolCallReady
+from ..tools import ToolResult
 
 if TYPE_CHECKING:
     from anthropic.types import Message
 
+_NOT_RUN = "Not run: the final answer was already given in this turn."
 
-def text_output(response: Message) -> str:
-    """The answer's text: every text block of the final response, joined."""
+
+@dataclass
+class Verdict:
+    """What the loop does after a turn.
+
+    `calls` are the agent's tools to run. `answered` are tool results the loop must send without
+    running anything (the output tool's verdict). `feedback` is user text to add after them.
+    `final` is set when the run is over, with `output` its value.
+    """
+
+    calls: list[ToolCallReady] = field(default_factory=list)
+    answered: dict[str, ToolResult] = field(default_factory=dict)
+    feedback: str = ""
+    final: bool = False
+    output: Any = None
+    attempt: OutputAttempt | None = None
+
+
+def judge(response: Message, calls: Sequence[ToolCallReady], output: OutputSpec[Any] | None) -> Verdict:
+    """The verdict on one complete turn."""
+    if output is None:
+        if calls:
+            return Verdict(calls=list(calls))
+        if response.stop_reason == "pause_turn":
+            return Verdict()
+        return Verdict(final=True, output=text_of(response))
+    if output.mode == "native":
+        return _judge_native(response, calls, output)
+    return _judge_tool(response, calls, output)
+
+
+def text_of(response: Message) -> str:
+    """The answer's text: every text block of the response, joined."""
     return "".join(block.text for block in response.content if block.type == "text")
+
+
+def thinking_of(response: Message) -> str:
+    return "\n\n".join(block.thinking for block in response.content if block.type == "thinking")
+
+
+def _judge_tool(response: Message, calls: Sequence[ToolCallReady], output: OutputSpec[Any]) -> Verdict:
+    answer = next((c for c in calls if c.name == OUTPUT_TOOL), None)
+    others = [c for c in calls if c.name != OUTPUT_TOOL]
+    if answer is None:
+        if others or response.stop_reason == "pause_turn":
+            return Verdict(calls=others)
+        text = text_of(response)
+        hint = f"Give your final answer by calling the `{OUTPUT_TOOL}` tool, not as text."
+        return Verdict(feedback=hint, attempt=OutputAttempt(text, hint))
+    try:
+        value = output.validate(answer.input)
+    except ValidationError as exc:
+        errors = output.explain(exc)
+        result = ToolResult(f"Invalid answer:\n{errors}\nFix these and call `{OUTPUT_TOOL}` again.", is_error=True)
+        return Verdict(calls=others, answered={answer.id: result}, attempt=OutputAttempt(answer.input, errors))
+    skipped = {c.id: ToolResult(_NOT_RUN) for c in others}
+    return Verdict(answered={answer.id: ToolResult("Answer received."), **skipped}, final=True, output=value)
+
+
+def _judge_native(response: Message, calls: Sequence[ToolCallReady], output: OutputSpec[Any]) -> Verdict:
+    if calls or response.stop_reason == "pause_turn":
+        return Verdict(calls=list(calls))
+    text = text_of(response)
+    try:
+        return Verdict(final=True, output=output.validate(text))
+    except ValidationError as exc:
+        errors = output.explain(exc)
+        hint = f"Your answer did not match the required JSON schema:\n{errors}\nAnswer again with corrected JSON."
+        return Verdict(feedback=hint, attempt=OutputAttempt(text, errors))

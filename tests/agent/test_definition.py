@@ -99,9 +99,7 @@ async def test_system_file_includes_resolve_relative_to_the_file(
     (tmp_path / "rules.j2").write_text("Never promise refunds to {{ user }}.")
     (tmp_path / "system.j2").write_text("You are a support agent.\n{% include 'rules.j2' %}")
     messages_server.script(Reply.text("ok"))
-    agent = Agent(
-        model="claude-sonnet-4-6", system_file=tmp_path / "system.j2", client=messages_server.client()
-    )
+    agent = Agent(model="claude-sonnet-4-6", system_file=tmp_path / "system.j2", client=messages_server.client())
 
     await agent.run("hi", vars={"user": "Bob"})
 

@@ -37,9 +37,7 @@ def add(a: int, b: int) -> int:
 
 
 async def test_tool_loop_runs_the_tool_and_feeds_the_result_back(messages_server: MessagesServer) -> None:
-    messages_server.script(
-        Reply(content=[text("Let me add."), tool_use("add", {"a": 2, "b": 3})]), Reply.text("5")
-    )
+    messages_server.script(Reply(content=[text("Let me add."), tool_use("add", {"a": 2, "b": 3})]), Reply.text("5"))
     agent = Agent(model="claude-sonnet-4-6", tools=[add], client=messages_server.client())
 
     result = await agent.run("2+3?")
@@ -200,9 +198,7 @@ async def test_tools_reach_deps_usage_and_the_agent_through_run_context(
         name = ctx.deps["user"]
         return name.upper() if shout else name
 
-    messages_server.script(
-        Reply(content=[tool_use("whoami", {"shout": True}, id="toolu_1")]), Reply.text("hi ADA")
-    )
+    messages_server.script(Reply(content=[tool_use("whoami", {"shout": True}, id="toolu_1")]), Reply.text("hi ADA"))
     agent = Agent(model="claude-sonnet-4-6", tools=[whoami], client=messages_server.client())
 
     result = await agent.run("who am I?", deps={"user": "ada"})

@@ -8,7 +8,6 @@ from agentkit import (
     Agent,
     APIError,
     ContextWindowExceeded,
-    MaxTokensReached,
     MaxTurnsExceeded,
     Refused,
     RunError,
@@ -45,9 +44,7 @@ async def test_stop_sequence_finishes_the_run(messages_server: MessagesServer) -
 async def test_pause_turn_sends_the_conversation_back_so_the_server_continues(
     messages_server: MessagesServer,
 ) -> None:
-    messages_server.script(
-        Reply(content=[text("Searching")], stop_reason="pause_turn"), Reply.text("Found it.")
-    )
+    messages_server.script(Reply(content=[text("Searching")], stop_reason="pause_turn"), Reply.text("Found it."))
     agent = Agent(model="claude-sonnet-4-6", client=messages_server.client())
 
     result = await agent.run("search")
@@ -85,32 +82,6 @@ async def test_context_window_exceeded_is_a_typed_error(messages_server: Message
     assert_resumable(caught.value)
 
 
-async def test_max_tokens_on_text_is_a_clear_error(messages_server: MessagesServer) -> None:
-    messages_server.script(Reply(content=[text("The answer is")], stop_reason="max_tokens"))
-    agent = Agent(model="claude-sonnet-4-6", max_tokens=5, client=messages_server.client())
-
-    with pytest.raises(MaxTokensReached, match="max_tokens=5 while writing the answer; raise max_tokens"):
-        await agent.run("explain")
-
-
-async def test_a_tool_call_cut_by_max_tokens_is_never_run(messages_server: MessagesServer) -> None:
-    ran: list[str] = []
-
-    def delete(path: str) -> str:
-        """Delete a file."""
-        ran.append(path)
-        return "deleted"
-
-    messages_server.script(Reply(content=[tool_use("delete", {"path": "/tm"})], stop_reason="max_tokens"))
-    agent = Agent(model="claude-sonnet-4-6", tools=[delete], client=messages_server.client())
-
-    with pytest.raises(MaxTokensReached, match="a tool call") as caught:
-        await agent.run("clean up")
-
-    assert ran == []
-    assert caught.value.messages == [{"role": "user", "content": "clean up"}]
-
-
 async def test_max_turns_raises_with_a_history_whose_tool_calls_are_all_answered(
     messages_server: MessagesServer,
 ) -> None:
@@ -132,9 +103,7 @@ async def test_a_bad_request_surfaces_with_the_request_id_and_the_history(
     messages_server: MessagesServer,
 ) -> None:
     agent = Agent(model="claude-sonnet-4-6", client=messages_server.client())
-    broken = [
-        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_x", "name": "f", "input": {}}]}
-    ]
+    broken = [{"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_x", "name": "f", "input": {}}]}]
 
     with pytest.raises(APIError) as caught:
         await agent.run("hi", history=broken)  # type: ignore[arg-type]

@@ -1,0 +1,192 @@
+"""Stage 5: one complete answer from the model, whatever `max_tokens` cut.
+
+A text answer cut at `max_tokens` is continued, up to `max_continuations` times, and stitched so
+the text is exactly what one uninterrupted answer would be. Where the model takes an assistant
+prefill, the partial text goes back as the final assistant message with trailing whitespace
+stripped (the API rejects it otherwise) and the model continues it; where it does not (thinking
+enabled, or a model that rejects prefill), a user turn asks it to continue. A tool call cut at
+`max_tokens` is never run: the turn is redone with a larger `max_tokens`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+import structlog
+
+from ..errors import APIError, MaxTokensReached
+from ..result import StreamDelta, TextDelta, ThinkingDelta, ToolCallStarted
+from ..usage import Usage
+from .call import assistant_message, request
+
+if TYPE_CHECKING:
+    import anthropic
+    from anthropic.types import Message, MessageParam
+
+CONTINUE_PROMPT = (
+    "Your answer was cut off by the output limit. Continue exactly where it stopped: "
+    "no preamble, do not repeat anything."
+)
+_FALLBACK_OUTPUT_LIMIT = 64_000
+_output_limits: dict[tuple[str, str], int] = {}
+_no_prefill: set[tuple[str, str]] = set()
+log = structlog.get_logger("agentkit")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The model's complete turn: the stitched response, the history entry, the usage of every call."""
+
+    response: Message
+    message: MessageParam | None
+    usage: Usage
+
+
+async def complete(
+    client: anthropic.AsyncAnthropic,
+    params: dict[str, Any],
+    *,
+    stream: bool,
+    max_continuations: int,
+) -> AsyncGenerator[StreamDelta | Answer, None]:
+    """Call the model until its turn is whole; yield stream deltas, then one `Answer`."""
+    usage = Usage()
+    partial = ""  # the text so far, trailing whitespace dropped (the continuation supplies it)
+    thinking: list[Any] = []  # thinking blocks of earlier pieces, kept at the front
+    continuations = 0
+    sent = params
+    while True:
+        held = _HeldWhitespace()
+        response: Message | None = None
+        try:
+            async with aclosing(request(client, sent, stream=stream)) as items:
+                async for item in items:
+                    if isinstance(item, TextDelta):
+                        if shown := held.feed(item.text):
+                            yield TextDelta(shown)
+                    elif isinstance(item, (ThinkingDelta, ToolCallStarted)):
+                        yield item
+                    else:
+                        response = item
+        except APIError as exc:
+            if continuations and sent is not params and _rejects_prefill(exc) and _uses_prefill(sent):
+                _no_prefill.add(_key(client, params))
+                sent = _continue_with(params, partial, thinking, prefill=False)
+                continue
+            raise
+        assert response is not None
+        usage.add(Usage.from_response(response.usage))
+        cut = response.stop_reason == "max_tokens"
+        if not cut and held.text:
+            yield TextDelta(held.text)
+
+        if cut and any(block.type == "tool_use" for block in response.content):
+            sent = await _more_room(client, sent, usage, partial)
+            continue
+        text = partial + "".join(b.text for b in response.content if b.type == "text")
+        if not cut:
+            stitched = _stitched(response, text, thinking) if continuations else response
+            yield Answer(stitched, assistant_message(stitched), usage)
+            return
+        if continuations == max_continuations or not text.strip():
+            raise MaxTokensReached(
+                f"The answer was still cut at max_tokens={params['max_tokens']} after "
+                f"{continuations} continuation(s); raise max_tokens or max_continuations",
+                partial_output=text,
+                usage=usage,
+            )
+        continuations += 1
+        partial = text.rstrip()
+        thinking += [b for b in response.content if b.type in ("thinking", "redacted_thinking")]
+        prefill = not _thinking_enabled(params) and _key(client, params) not in _no_prefill
+        log.info("continuing_past_max_tokens", continuation=continuations, prefill=prefill)
+        sent = _continue_with(params, partial, thinking, prefill=prefill)
+
+
+def _continue_with(params: dict[str, Any], partial: str, thinking: list[Any], *, prefill: bool) -> dict[str, Any]:
+    """The request that continues `partial`: as a prefill, or after a user turn asking for it."""
+    blocks = [_dump(b) for b in thinking] + [{"type": "text", "text": partial}]
+    messages = [*params["messages"], {"role": "assistant", "content": blocks}]
+    if not prefill:
+        messages.append({"role": "user", "content": CONTINUE_PROMPT})
+    return {**params, "messages": messages}
+
+
+def _stitched(last: Message, text: str, thinking: list[Any]) -> Message:
+    """The last piece with the whole text in one block, earlier thinking first, other blocks kept."""
+    from anthropic.types import TextBlock
+
+    own = [b for b in last.content if b.type in ("thinking", "redacted_thinking")]
+    rest = [b for b in last.content if b.type not in ("text", "thinking", "redacted_thinking")]
+    content = [*thinking, *own, TextBlock(type="text", text=text), *rest]
+    return last.model_copy(update={"content": content})
+
+
+async def _more_room(
+    client: anthropic.AsyncAnthropic, sent: dict[str, Any], usage: Usage, partial: str
+) -> dict[str, Any]:
+    """The same request with a larger `max_tokens`, since a tool call was cut and must not run."""
+    limit = await _output_limit(client, sent["model"])
+    current = sent["max_tokens"]
+    if current >= limit:
+        raise MaxTokensReached(
+            f"A tool call was cut at max_tokens={current}, the model's output limit; ask for smaller tool inputs",
+            partial_output=partial,
+            usage=usage,
+        )
+    larger = min(current * 2, limit)
+    log.warning("tool_call_cut_at_max_tokens", max_tokens=current, retry_max_tokens=larger)
+    return {**sent, "max_tokens": larger}
+
+
+async def _output_limit(client: anthropic.AsyncAnthropic, model: str) -> int:
+    """The model's largest `max_tokens`, from the Models API once per model, else a safe default."""
+    key = _key(client, {"model": model})
+    if key not in _output_limits:
+        try:
+            info = await client.models.retrieve(model)
+            _output_limits[key] = int(getattr(info, "max_tokens", None) or _FALLBACK_OUTPUT_LIMIT)
+        except Exception:  # an Anthropic-compatible server may not serve /v1/models
+            _output_limits[key] = _FALLBACK_OUTPUT_LIMIT
+    return _output_limits[key]
+
+
+def _key(client: anthropic.AsyncAnthropic, params: dict[str, Any]) -> tuple[str, str]:
+    return (str(client.base_url), cast(str, params["model"]))
+
+
+def _thinking_enabled(params: dict[str, Any]) -> bool:
+    thinking = params.get("thinking")
+    return isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
+
+
+def _uses_prefill(params: dict[str, Any]) -> bool:
+    return bool(params["messages"]) and params["messages"][-1]["role"] == "assistant"
+
+
+def _rejects_prefill(exc: APIError) -> bool:
+    return exc.status_code == 400 and "prefill" in str(exc).lower()
+
+
+def _dump(block: Any) -> dict[str, Any]:
+    return cast(dict[str, Any], block.model_dump(mode="json", by_alias=True, exclude_unset=True))
+
+
+class _HeldWhitespace:
+    """Holds back trailing whitespace of streamed text until more text follows.
+
+    A continuation drops the cut piece's trailing whitespace and regenerates it, so streaming it
+    at once would show it twice; held back, the streamed text equals the stitched text.
+    """
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def feed(self, text: str) -> str:
+        text = self.text + text
+        shown = text.rstrip()
+        self.text = text[len(shown) :]
+        return shown

@@ -1,0 +1,152 @@
+"""Past max_tokens: a cut answer is continued and stitched; a cut tool call is never run."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentkit import Agent, MaxTokensReached
+from agentkit._pipeline.continuation import CONTINUE_PROMPT
+from agentkit.testing import MessagesServer, Reply, Request, text, thinking, tool_use
+
+pytestmark = pytest.mark.anyio
+
+# Cut every 11 characters, the first piece ends in a space: "Alpha beta " -> prefill "Alpha beta".
+FULL = "Alpha beta gamma delta, epsilon zeta."
+
+
+def text_of(message: dict) -> str:  # type: ignore[type-arg]
+    content = message["content"]
+    return content if isinstance(content, str) else "".join(b.get("text", "") for b in content)
+
+
+def continuing_model(piece: int, *, with_thinking: bool = False):  # type: ignore[no-untyped-def]
+    """A model whose uninterrupted answer is FULL, cut every `piece` characters."""
+
+    def handler(request: Request) -> Reply:
+        messages = request.messages
+        if messages[-1]["role"] == "assistant":  # prefill: continue the assistant's own text
+            done = text_of(messages[-1])
+        elif text_of(messages[-1]) == CONTINUE_PROMPT:  # a user turn asked to continue
+            done = text_of(messages[-2])
+        else:
+            done = ""
+        rest = FULL[len(done) :]
+        blocks = [thinking(f"continuing after {len(done)} characters")] if with_thinking else []
+        cut = len(rest) > piece
+        return Reply(content=[*blocks, text(rest[:piece])], stop_reason="max_tokens" if cut else "end_turn")
+
+    return handler
+
+
+async def test_a_three_piece_continuation_is_byte_for_byte_the_uninterrupted_text(
+    messages_server: MessagesServer,
+) -> None:
+    messages_server.respond_with(continuing_model(14))
+    agent = Agent(model="claude-sonnet-4-6", client=messages_server.client())
+
+    result = await agent.run("Recite.")
+
+    assert result.output == FULL
+    assert len(messages_server.requests) == 3
+    assert result.usage.requests == 3
+    second = messages_server.requests[1].messages
+    assert second[-1] == {"role": "assistant", "content": [{"type": "text", "text": "Alpha beta gam"}]}
+    assert result.messages == [
+        {"role": "user", "content": "Recite."},
+        {"role": "assistant", "content": [{"type": "text", "text": FULL}]},
+    ]
+
+
+async def test_prefill_whitespace_is_stripped_and_regenerated(messages_server: MessagesServer) -> None:
+    messages_server.respond_with(continuing_model(11))
+    agent = Agent(model="claude-sonnet-4-6", client=messages_server.client())
+
+    result = await agent.run("Recite.")
+
+    assert result.output == FULL
+    prefill = messages_server.requests[1].messages[-1]
+    assert prefill["content"][-1]["text"] == "Alpha beta"  # "Alpha beta " would be a 400
+
+
+@pytest.mark.agentkit_allow_rejected
+async def test_a_model_that_rejects_prefill_is_continued_with_a_user_turn() -> None:
+    with MessagesServer(continuing_model(14), prefill=False) as server:
+        agent = Agent(model="claude-opus-5", client=server.client())
+        result = await agent.run("Recite.")
+        again = await agent.run("Recite.")
+
+    assert result.output == again.output == FULL
+    [(_request, reason)] = server.rejected  # tried once, then remembered for the model
+    assert "prefill" in reason
+    assert server.requests[2].messages[-1] == {"role": "user", "content": CONTINUE_PROMPT}
+    assert [m["role"] for m in result.messages] == ["user", "assistant"]
+
+
+async def test_with_thinking_the_continuation_is_a_user_turn_and_thinking_is_kept(
+    messages_server: MessagesServer,
+) -> None:
+    messages_server.respond_with(continuing_model(14, with_thinking=True))
+    agent = Agent(
+        model="claude-sonnet-4-6",
+        thinking={"type": "enabled", "budget_tokens": 1024},
+        max_tokens=2048,
+        client=messages_server.client(),
+    )
+
+    result = await agent.run("Recite.")
+
+    assert result.output == FULL
+    assert all(r.messages[-1]["role"] == "user" for r in messages_server.requests)
+    assert result.thinking.splitlines()[0] == "continuing after 0 characters"
+    [_, answer] = result.messages
+    assert [b["type"] for b in answer["content"]] == ["thinking", "thinking", "thinking", "text"]
+
+
+async def test_continuations_are_bounded(messages_server: MessagesServer) -> None:
+    messages_server.respond_with(continuing_model(5))
+    agent = Agent(model="claude-sonnet-4-6", max_continuations=2, client=messages_server.client())
+
+    with pytest.raises(MaxTokensReached, match="after 2 continuation") as caught:
+        await agent.run("Recite.")
+
+    assert FULL.startswith(caught.value.partial_output)
+    assert len(caught.value.partial_output) == 15
+    assert caught.value.messages == [{"role": "user", "content": "Recite."}]
+
+
+async def test_a_tool_call_cut_by_max_tokens_is_never_run_and_the_turn_is_redone_with_more_room(
+    messages_server: MessagesServer,
+) -> None:
+    ran: list[str] = []
+
+    def delete(path: str) -> str:
+        """Delete a file."""
+        ran.append(path)
+        return "deleted"
+
+    messages_server.script(
+        Reply(content=[text("Deleting."), tool_use("delete", {"path": "/tm"})], stop_reason="max_tokens"),
+        Reply(content=[text("Deleting."), tool_use("delete", {"path": "/tmp/x"})]),
+        Reply.text("Done."),
+    )
+    agent = Agent(model="claude-sonnet-4-6", tools=[delete], max_tokens=1000, client=messages_server.client())
+
+    result = await agent.run("clean up")
+
+    assert ran == ["/tmp/x"]
+    assert [r.body["max_tokens"] for r in messages_server.requests] == [1000, 2000, 1000]
+    assert result.output == "Done."
+    assert result.usage.requests == 3
+
+
+async def test_a_tool_call_cut_at_the_models_output_limit_is_an_error(messages_server: MessagesServer) -> None:
+    messages_server.script(*[Reply(content=[tool_use("delete", {"p": "/"})], stop_reason="max_tokens")] * 2)
+
+    def delete(p: str) -> str:
+        """Delete."""
+        raise AssertionError("a truncated call must never run")
+
+    agent = Agent(model="claude-sonnet-4-6", tools=[delete], max_tokens=40_000, client=messages_server.client())
+    with pytest.raises(MaxTokensReached, match="output limit"):
+        await agent.run("go")
+    assert [r.body["max_tokens"] for r in messages_server.requests] == [40_000, 64_000]
