@@ -41,7 +41,8 @@ def show(title: str, result: RunResult[Any]) -> None:
         content = message["content"]
         blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
         for block in blocks:
-            print(f"  {message['role']:>9} | {_describe(block)}")
+            lines = _describe(block).splitlines() or [""]
+            print(f"  {message['role']:>9} | " + "\n            | ".join(lines))
     u = result.usage
     print(
         f"  output: {result.output!r}\n  usage: {u.requests} requests, {u.input_tokens} input "

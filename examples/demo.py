@@ -9,12 +9,13 @@ import anyio
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import extraction
 import support
 import weather
 
 
 async def main() -> None:
-    for example in (weather, support):
+    for example in (weather, support, extraction):
         await example.main()
 
 

@@ -33,3 +33,5 @@ def test_the_demo_shows_the_whole_loop_offline() -> None:
     assert "-> order_status" in out
     assert "output: 'Your order A-1001 is shipped, arriving Thursday.'" in out
     assert "usage: 2 requests" in out
+    assert "- order_id: String should match pattern" in out  # the extraction's validation retry
+    assert "output: Ticket(order_id='A-1001', product='kettle'" in out
