@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import re
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, aclosing, asynccontextmanager, contextmanager
 from pathlib import Path
@@ -16,11 +17,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 import anyio
 
-from .errors import ConfigurationError, ToolDefinitionError
+from .errors import ConfigurationError, ToolDefinitionError, ToolError
 from .output import OutputMode, OutputSpec
 from .prompts import SystemPrompt
 from .result import RunEvent, RunFinished, RunResult, RunStream
-from .tools import Tool
+from .tools import RunContext, Tool
 
 if TYPE_CHECKING:
     import anthropic
@@ -204,6 +205,27 @@ class Agent:
                     yield _blocking_iter(portal, run)
             finally:
                 portal.call(self.aclose)
+
+    def as_tool(self, name: str | None = None, description: str | None = None, *, timeout: float | None = None) -> Tool:
+        """This agent as a tool for another agent: the caller's model writes the task, this agent's
+        output comes back as the tool result, and its usage is added to the caller's run."""
+
+        async def delegate(arguments: dict[str, Any], ctx: RunContext[Any]) -> Any:
+            task = arguments.get("prompt")
+            if not isinstance(task, str) or not task.strip():
+                raise ToolError("Give the task as a non-empty string in `prompt`.")
+            result = await self.run(task, deps=ctx.deps)
+            ctx.usage.add(result.usage)
+            return result.output
+
+        tool_name = name or re.sub(r"[^a-zA-Z0-9_-]+", "_", self.name)[:128]
+        schema = {
+            "type": "object",
+            "properties": {"prompt": {"type": "string", "description": "The task, with all the context it needs."}},
+            "required": ["prompt"],
+        }
+        about = description or self.description or f"Ask the {self.name} agent to do a task and give back its answer."
+        return Tool.from_schema(tool_name, about, schema, delegate, timeout=timeout)
 
     async def _finish(self, run: RunInput) -> RunResult[Any]:
         from ._pipeline import run_events
