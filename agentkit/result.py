@@ -81,6 +81,13 @@ class ToolCallFinished:
 
 
 @dataclass(frozen=True)
+class Retrying:
+    """The current model call is being redone; drop what was streamed of it since its start."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class TurnFinished:
     """The model finished one turn (continuations included); `usage` is that turn's."""
 
@@ -100,7 +107,14 @@ StreamDelta: TypeAlias = TextDelta | ThinkingDelta | ToolCallStarted
 """What a single model call yields while it streams."""
 
 RunEvent: TypeAlias = (
-    TextDelta | ThinkingDelta | ToolCallStarted | ToolCallReady | ToolCallFinished | TurnFinished | RunFinished
+    TextDelta
+    | ThinkingDelta
+    | ToolCallStarted
+    | Retrying
+    | ToolCallReady
+    | ToolCallFinished
+    | TurnFinished
+    | RunFinished
 )
 """Everything a run yields, in order; the last event is `RunFinished`."""
 

@@ -7,14 +7,18 @@ what is left surfaces as an `APIError` carrying the status, error type and reque
 from __future__ import annotations
 
 import inspect
+import random
 from collections.abc import AsyncGenerator
 from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
 import anthropic
+import anyio
+import httpx2
+import structlog
 
 from ..errors import APIError
-from ..result import StreamDelta, TextDelta, ThinkingDelta, ToolCallStarted
+from ..result import Retrying, StreamDelta, TextDelta, ThinkingDelta, ToolCallStarted
 
 if TYPE_CHECKING:
     from anthropic.types import Message, MessageParam
@@ -22,30 +26,42 @@ if TYPE_CHECKING:
 # The SDK refuses a non-streaming request that may run past 10 minutes (an hour per 128k tokens),
 # so larger answers are streamed even when the caller did not ask for deltas.
 _NON_STREAMING_MAX_TOKENS = 21_333
+log = structlog.get_logger("agentkit")
 
 
 async def request(
     client: anthropic.AsyncAnthropic, params: dict[str, Any], *, stream: bool
-) -> AsyncGenerator[StreamDelta | Message, None]:
-    """Send one request; when streaming, yield deltas as they arrive. The last item is the `Message`."""
+) -> AsyncGenerator[StreamDelta | Retrying | Message, None]:
+    """Send one request; when streaming, yield deltas as they arrive. The last item is the `Message`.
+
+    The SDK retries a failed request, but not a stream that breaks after its headers (a cut
+    connection, or an `event: error` such as `overloaded_error`). Those are retried here as a
+    whole, as often as the client's `max_retries`; a `Retrying` event tells a stream consumer to
+    drop what it showed of the broken attempt.
+    """
     kwargs, extra_body = _split_params(params)
     if extra_body:
         kwargs["extra_body"] = {**kwargs.get("extra_body", {}), **extra_body}
-    try:
-        if not stream and params["max_tokens"] <= _NON_STREAMING_MAX_TOKENS:
-            yield cast("Message", await client.messages.create(**kwargs))
+    attempt = 0
+    while True:
+        try:
+            if not stream and params["max_tokens"] <= _NON_STREAMING_MAX_TOKENS:
+                yield cast("Message", await client.messages.create(**kwargs))
+                return
+            async with client.messages.stream(**kwargs) as events:
+                async for event in events:
+                    delta = _delta(event) if stream else None
+                    if delta is not None:
+                        yield delta
+                yield await events.get_final_message()
             return
-        async with client.messages.stream(**kwargs) as events:
-            async for event in events:
-                delta = _delta(event) if stream else None
-                if delta is not None:
-                    yield delta
-            yield await events.get_final_message()
-    except anthropic.APIStatusError as exc:
-        # An `event: error` inside a stream arrives with status 200; its type says what it was.
-        raise _api_error(exc, exc.status_code, exc.request_id, _error_type(exc.body) or exc.type) from exc
-    except anthropic.APIError as exc:
-        raise _api_error(exc, None, None, type(exc).__name__) from exc
+        except (anthropic.APIStatusError, anthropic.APIConnectionError, httpx2.TransportError) as exc:
+            if not _broken_stream(exc) or attempt >= client.max_retries:
+                raise _api_error(exc) from exc
+            attempt += 1
+            log.warning("stream_broken_retrying", attempt=attempt, error=str(exc))
+            yield Retrying(f"the response stream broke ({type(exc).__name__}); retrying the request")
+            await anyio.sleep(min(0.5 * 2 ** (attempt - 1), 8.0) * (0.75 + random.random() / 4))
 
 
 def assistant_message(response: Message) -> MessageParam | None:
@@ -93,16 +109,22 @@ def _create_keywords() -> frozenset[str]:
     return frozenset(inspect.signature(create).parameters) - {"self", "stream"}
 
 
-def _error_type(body: object) -> str | None:
-    if isinstance(body, dict):
-        error = body.get("error")
-        kind = error.get("type") if isinstance(error, dict) else None
-        if isinstance(kind, str):
-            return kind
-    return None
+def _broken_stream(exc: Exception) -> bool:
+    """A stream that failed after its 200: the SDK retried nothing, so the request is worth redoing."""
+    if isinstance(exc, anthropic.APIStatusError):
+        return exc.status_code == 200 and exc.type in ("overloaded_error", "api_error")
+    # A raw transport error is a body cut mid-stream; the SDK's APIConnectionError came after its own retries.
+    return isinstance(exc, httpx2.TransportError)
 
 
-def _api_error(exc: Exception, status: int | None, request_id: str | None, error_type: str | None) -> APIError:
+def _api_error(exc: Exception) -> APIError:
+    status: int | None = None
+    request_id: str | None = None
+    error_type: str | None = None
+    if isinstance(exc, anthropic.APIStatusError):
+        status, request_id, error_type = exc.status_code, exc.request_id, exc.type
+    else:
+        error_type = type(exc).__name__
     parts = (
         f"status {status}" if status else "",
         error_type or "",

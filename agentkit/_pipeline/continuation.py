@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 import structlog
 
 from ..errors import APIError, MaxTokensReached
-from ..result import StreamDelta, TextDelta, ThinkingDelta, ToolCallStarted
+from ..result import Retrying, StreamDelta, TextDelta, ThinkingDelta, ToolCallStarted
 from ..usage import Usage
 from .call import assistant_message, request
 
@@ -51,7 +51,7 @@ async def complete(
     *,
     stream: bool,
     max_continuations: int,
-) -> AsyncGenerator[StreamDelta | Answer, None]:
+) -> AsyncGenerator[StreamDelta | Retrying | Answer, None]:
     """Call the model until its turn is whole; yield stream deltas, then one `Answer`."""
     usage = Usage()
     partial = ""  # the text so far, trailing whitespace dropped (the continuation supplies it)
@@ -67,6 +67,9 @@ async def complete(
                     if isinstance(item, TextDelta):
                         if shown := held.feed(item.text):
                             yield TextDelta(shown)
+                    elif isinstance(item, Retrying):
+                        held = _HeldWhitespace()
+                        yield item
                     elif isinstance(item, (ThinkingDelta, ToolCallStarted)):
                         yield item
                     else:
@@ -85,6 +88,7 @@ async def complete(
 
         if cut and any(block.type == "tool_use" for block in response.content):
             sent = await _more_room(client, sent, usage, partial)
+            yield Retrying(f"max_tokens cut a tool call; redoing the turn with max_tokens={sent['max_tokens']}")
             continue
         text = partial + "".join(b.text for b in response.content if b.type == "text")
         if not cut:
