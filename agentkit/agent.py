@@ -7,28 +7,29 @@ An agent is configured two ways that give the same object: class attributes on a
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import re
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from contextlib import AbstractAsyncContextManager, aclosing, asynccontextmanager, contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 import anyio
 
+from ._running import begin_run, blocking_stream, refuse_running_loop, result_of, streaming
 from .errors import ConfigurationError, ToolDefinitionError, ToolError
 from .output import OutputMode, OutputSpec
 from .prompts import SystemPrompt
-from .result import RunEvent, RunFinished, RunResult, RunStream
+from .result import RunEvent, RunResult, RunStream
 from .tools import RunContext, Tool
 
 if TYPE_CHECKING:
     import anthropic
     from anthropic.types import MessageParam
-    from anyio.from_thread import BlockingPortal
 
     from ._pipeline import RunInput
+    from .sessions import SessionStore
+    from .usage import UsageLimits
 
 T = TypeVar("T")
 ToolLike = Tool | Callable[..., Any]
@@ -68,6 +69,8 @@ class Agent:
     stop_sequences: list[str] | None = None
     max_continuations: int = 3
     request_params: dict[str, Any] = {}  # noqa: RUF012 - read-only defaults, copied per run
+    usage_limits: UsageLimits | None = None
+    session_store: SessionStore | None = None
     client: anthropic.AsyncAnthropic | None = None
 
     _method_tools: ClassVar[dict[str, Tool]] = {}
@@ -101,6 +104,8 @@ class Agent:
         stop_sequences: list[str] | None = None,
         max_continuations: int | None = None,
         request_params: dict[str, Any] | None = None,
+        usage_limits: UsageLimits | None = None,
+        session_store: SessionStore | None = None,
         client: anthropic.AsyncAnthropic | None = None,
     ) -> None:
         cls = type(self)
@@ -123,6 +128,8 @@ class Agent:
         self.stop_sequences = pick(stop_sequences, cls.stop_sequences)
         self.max_continuations: int = pick(max_continuations, cls.max_continuations)
         self.request_params = {**cls.request_params, **(request_params or {})}
+        self.usage_limits: UsageLimits | None = pick(usage_limits, cls.usage_limits)
+        self.session_store: SessionStore | None = pick(session_store, cls.session_store)
         self.client = pick(client, cls.client)
         self._owns_client = self.client is None
         if not self.model:
@@ -146,14 +153,22 @@ class Agent:
         vars: dict[str, Any] | None = None,
         history: Sequence[MessageParam] | None = None,
         deps: Any = None,
+        session: str | None = None,
     ) -> RunResult[Any]:
         """Run the agent on `prompt` until the model gives its final answer.
 
         `vars` fill the system prompt (over the agent's defaults), `history` is earlier
-        `RunResult.messages`, and `deps` reach tools through `RunContext.deps`. `output` is the
-        text, or a validated instance of `output_type`.
+        `RunResult.messages`, and `deps` reach tools through `RunContext.deps`. With `session`, the
+        history is loaded from `session_store` and saved after every completed turn. `output` is
+        the text, or a validated instance of `output_type`.
         """
-        return await self._finish(self._run_input(prompt, vars, history, deps, self.output))
+        async with self._begin(prompt, vars, history, deps, session, self.output) as run:
+            return await result_of(run)
+
+    async def resume(self, *, session: str, vars: dict[str, Any] | None = None, deps: Any = None) -> RunResult[Any]:
+        """Finish a session's run that stopped part-way (a killed process): from its last saved turn."""
+        async with self._begin(None, vars, None, deps, session, self.output) as run:
+            return await result_of(run)
 
     async def extract(
         self,
@@ -163,10 +178,11 @@ class Agent:
         vars: dict[str, Any] | None = None,
         history: Sequence[MessageParam] | None = None,
         deps: Any = None,
+        session: str | None = None,
     ) -> T:
         """Run once and return the answer validated as `output_type` (a model, `list[Model]`, `int`...)."""
-        spec = self._output_spec(output_type)
-        result = await self._finish(self._run_input(prompt, vars, history, deps, spec))
+        async with self._begin(prompt, vars, history, deps, session, self._output_spec(output_type)) as run:
+            result = await result_of(run)
         return cast(T, result.output)
 
     def stream(
@@ -176,13 +192,34 @@ class Agent:
         vars: dict[str, Any] | None = None,
         history: Sequence[MessageParam] | None = None,
         deps: Any = None,
+        session: str | None = None,
     ) -> AbstractAsyncContextManager[RunStream]:
         """Run the agent, streaming: `async with agent.stream(p) as run: async for event in run: ...`.
 
-        Leaving the block early cancels the run cleanly; `run.result` is set once it finishes.
+        Leaving the block early cancels the run cleanly; `run.result` is set once it finishes, and
+        `run.messages` is the run's history so far, valid to send at every moment.
         """
-        run = self._run_input(prompt, vars, history, deps, self.output, stream=True)
-        return _streaming(run)
+        return streaming(self._begin(prompt, vars, history, deps, session, self.output, stream=True))
+
+    def run_sync(
+        self,
+        prompt: Prompt,
+        *,
+        vars: dict[str, Any] | None = None,
+        history: Sequence[MessageParam] | None = None,
+        deps: Any = None,
+        session: str | None = None,
+    ) -> RunResult[Any]:
+        """`run` for scripts: starts an event loop, so it cannot be called from inside one."""
+        refuse_running_loop("run_sync", "await agent.run(...)")
+
+        async def main() -> RunResult[Any]:
+            try:
+                return await self.run(prompt, vars=vars, history=history, deps=deps, session=session)
+            finally:
+                await self.aclose()  # a client made here is tied to this event loop
+
+        return anyio.run(main)
 
     @contextmanager
     def stream_sync(
@@ -192,19 +229,12 @@ class Agent:
         vars: dict[str, Any] | None = None,
         history: Sequence[MessageParam] | None = None,
         deps: Any = None,
+        session: str | None = None,
     ) -> Iterator[Iterator[RunEvent]]:
         """`stream` for scripts: `with agent.stream_sync(p) as events: for event in events: ...`."""
-        _refuse_running_loop("stream_sync", "async with agent.stream(...)")
-        from anyio.from_thread import start_blocking_portal
-
-        with start_blocking_portal() as portal:
-            try:
-                with portal.wrap_async_context_manager(
-                    self.stream(prompt, vars=vars, history=history, deps=deps)
-                ) as run:
-                    yield _blocking_iter(portal, run)
-            finally:
-                portal.call(self.aclose)
+        refuse_running_loop("stream_sync", "async with agent.stream(...)")
+        with blocking_stream(self.stream(prompt, vars=vars, history=history, deps=deps, session=session), self) as it:
+            yield it
 
     def as_tool(self, name: str | None = None, description: str | None = None, *, timeout: float | None = None) -> Tool:
         """This agent as a tool for another agent: the caller's model writes the task, this agent's
@@ -227,63 +257,35 @@ class Agent:
         about = description or self.description or f"Ask the {self.name} agent to do a task and give back its answer."
         return Tool.from_schema(tool_name, about, schema, delegate, timeout=timeout)
 
-    async def _finish(self, run: RunInput) -> RunResult[Any]:
-        from ._pipeline import run_events
-
-        async with aclosing(run_events(run)) as events:
-            async for event in events:
-                if isinstance(event, RunFinished):
-                    return event.result
-        raise AssertionError("the run loop ended without a result")  # pragma: no cover
-
-    def run_sync(
-        self,
-        prompt: Prompt,
-        *,
-        vars: dict[str, Any] | None = None,
-        history: Sequence[MessageParam] | None = None,
-        deps: Any = None,
-    ) -> RunResult[Any]:
-        """`run` for scripts: starts an event loop, so it cannot be called from inside one."""
-        _refuse_running_loop("run_sync", "await agent.run(...)")
-
-        async def main() -> RunResult[Any]:
-            try:
-                return await self.run(prompt, vars=vars, history=history, deps=deps)
-            finally:
-                await self.aclose()  # a client made here is tied to this event loop
-
-        return anyio.run(main)
-
     async def aclose(self) -> None:
         """Close the client the agent made for itself (a client you passed in stays yours)."""
         if self._owns_client and self.client is not None:
             await self.client.close()
             self.client = None
 
-    def _run_input(
+    def _begin(
         self,
-        prompt: Prompt,
+        prompt: Prompt | None,
         vars: dict[str, Any] | None,
         history: Sequence[MessageParam] | None,
         deps: Any,
+        session: str | None,
         output: OutputSpec[Any] | None,
         *,
         stream: bool = False,
-    ) -> RunInput:
-        from ._pipeline import RunInput
-
+    ) -> AbstractAsyncContextManager[RunInput]:
         if self.client is None:
             import anthropic
 
             self.client = anthropic.AsyncAnthropic()
-        return RunInput(
-            agent=self,
-            client=self.client,
-            prompt=prompt,
+        return begin_run(
+            self,
+            self.client,
+            prompt,
             variables={**self.vars, **(vars or {})},
-            history=list(history or ()),
+            history=history,
             deps=deps,
+            session=session,
             output=output,
             stream=stream,
         )
@@ -322,27 +324,3 @@ class Agent:
                 )
             toolset[t.name] = t
         return toolset
-
-
-def _refuse_running_loop(method: str, instead: str) -> None:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    raise RuntimeError(f"Agent.{method}() was called inside a running event loop; use `{instead}` there")
-
-
-@asynccontextmanager
-async def _streaming(run: RunInput) -> AsyncIterator[RunStream]:
-    from ._pipeline import run_events
-
-    async with aclosing(run_events(run)) as events:
-        yield RunStream(events)
-
-
-def _blocking_iter(portal: BlockingPortal, run: RunStream) -> Iterator[RunEvent]:
-    while True:
-        try:
-            yield portal.call(run.__anext__)
-        except StopAsyncIteration:
-            return

@@ -53,7 +53,7 @@ class SystemPrompt:
             raise PromptError(
                 f"{self._origin}{line}: {exc.message}; pass it in vars= (have: {sorted(variables) or 'none'})"
             ) from None
-        except jinja2.TemplateError as exc:
+        except Exception as exc:  # a failing expression in the template: TemplateError, ZeroDivisionError...
             raise PromptError(f"{self._origin}{_template_line(exc, self._origin)}: {exc}") from None
 
 

@@ -122,8 +122,9 @@ RunEvent: TypeAlias = (
 class RunStream:
     """A run in progress, as an async iterator of `RunEvent`s; `result` is set when it finishes."""
 
-    def __init__(self, events: AsyncGenerator[RunEvent, None]) -> None:
+    def __init__(self, events: AsyncGenerator[RunEvent, None], messages: list[MessageParam]) -> None:
         self._events = events
+        self.messages = messages  # the run's history so far, valid to send at every moment
         self.result: RunResult[Any] | None = None
 
     def __aiter__(self) -> RunStream:

@@ -409,7 +409,20 @@ def _build(
     }
     if "$defs" in raw:
         schema["$defs"] = dict(sorted(raw["$defs"].items()))
+    _check_return(tool_name, function, hints.get("return", Any))
     return is_method, tuple(params), model, schema
+
+
+def _check_return(tool_name: str, function: Any, hint: Any) -> None:
+    """A declared return type pydantic cannot serialise fails now, not after the tool has run."""
+    if hint in (Any, str, None, type(None)):
+        return
+    try:
+        TypeAdapter(hint)
+    except (PydanticUserError, TypeError, ValueError) as exc:
+        reason = str(exc).splitlines()[0]
+        fix = "return str, a pydantic model, or JSON-able data (dict, list, numbers), and annotate it so."
+        raise _fail(tool_name, function, f"its return type {hint!r} cannot be serialised ({reason}); {fix}") from None
 
 
 def _bad_type(

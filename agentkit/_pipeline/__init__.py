@@ -9,17 +9,26 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from ..errors import ContextWindowExceeded, MaxTurnsExceeded, OutputValidationError, Refused, RunError
+import anyio
+
+from ..errors import (
+    ContextWindowExceeded,
+    MaxTurnsExceeded,
+    OutputValidationError,
+    Refused,
+    RunError,
+    UsageLimitExceeded,
+)
 from ..output import OutputAttempt, OutputSpec
 from ..result import RunEvent, RunFinished, RunResult, ToolCallFinished, TurnFinished
 from ..tools import RunContext, ToolResult
-from ..usage import Usage
-from .build import build_params, user_message
+from ..usage import Usage, UsageLimits
+from .build import build_params, estimate_prompt_tokens
 from .continuation import Answer, complete
 from .finish import judge, thinking_of
 from .render import render_system
@@ -34,23 +43,29 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class RunInput:
-    """Everything one run needs besides the agent's own settings."""
+    """Everything one run needs besides the agent's own settings.
+
+    `messages` is the history with the new prompt; the loop appends to it, so it is the run's
+    history at every moment. `checkpoint` is called with it whenever a turn is complete.
+    """
 
     agent: Agent
     client: anthropic.AsyncAnthropic
-    prompt: str | Sequence[dict[str, Any]]
+    messages: list[MessageParam]
     variables: dict[str, Any]
-    history: Sequence[MessageParam]
     deps: Any
     output: OutputSpec[Any] | None
     stream: bool = False
+    checkpoint: Callable[[list[MessageParam]], Awaitable[None]] | None = None
 
 
 async def run_events(run: RunInput) -> AsyncGenerator[RunEvent, None]:
     """Drive one run to its end, yielding what happens; the last event is `RunFinished`."""
     agent, output = run.agent, run.output
     system = render_system(agent.system_prompt, run.variables, output, thinking=agent.thinking is not None)
-    messages: list[MessageParam] = [*run.history, user_message(run.prompt)]
+    messages = run.messages
+    save = run.checkpoint or _no_checkpoint
+    await save(messages)
     usage = Usage()
     ctx = RunContext(deps=run.deps, agent=agent, usage=usage, messages=messages, run_id=uuid.uuid4().hex, turn=0)
     attempts: list[OutputAttempt] = []
@@ -58,6 +73,8 @@ async def run_events(run: RunInput) -> AsyncGenerator[RunEvent, None]:
 
     for turn in range(1, agent.max_turns + 1):
         params = build_params(agent, system, messages, output)
+        if agent.usage_limits is not None:
+            params = _within_limits(agent.usage_limits, params, usage, messages)
         answer: Answer | None = None
         try:
             turn_items = complete(run.client, params, stream=run.stream, max_continuations=agent.max_continuations)
@@ -86,12 +103,21 @@ async def run_events(run: RunInput) -> AsyncGenerator[RunEvent, None]:
         verdict = judge(response, calls, output)
         for call in verdict.calls:
             yield call
-        results = await run_tools(verdict.calls, agent.toolset, dataclasses.replace(ctx, turn=turn))
+        try:
+            results = await run_tools(verdict.calls, agent.toolset, dataclasses.replace(ctx, turn=turn))
+        except anyio.get_cancelled_exc_class():
+            # Answer every call, so the history the caller keeps (and the session) stays valid.
+            cancelled = {c.id: ToolResult(_CANCELLED, is_error=True) for c in verdict.calls}
+            messages.append(_user_reply(calls, cancelled, verdict) or _empty_turn())
+            with anyio.CancelScope(shield=True):
+                await save(messages)
+            raise
         for call, result in zip(verdict.calls, results, strict=True):
             yield ToolCallFinished(call.id, call.name, result.content, result.is_error)
         reply = _user_reply(calls, {c.id: r for c, r in zip(verdict.calls, results, strict=True)}, verdict)
         if reply is not None:
             messages.append(reply)
+            await save(messages)
 
         if verdict.attempt is not None:
             attempts.append(verdict.attempt)
@@ -104,6 +130,8 @@ async def run_events(run: RunInput) -> AsyncGenerator[RunEvent, None]:
                     usage=usage,
                 )
         if verdict.final:
+            if reply is None:
+                await save(messages)
             thinking = "\n\n".join(t for t in thoughts if t)
             stop = response.stop_reason or "end_turn"
             yield RunFinished(RunResult(verdict.output, messages, usage, stop, turn, response, ctx.run_id, thinking))
@@ -115,6 +143,30 @@ async def run_events(run: RunInput) -> AsyncGenerator[RunEvent, None]:
         messages=messages,
         usage=usage,
     )
+
+
+_CANCELLED = "Cancelled: the run was stopped before this tool finished."
+
+
+async def _no_checkpoint(messages: list[MessageParam]) -> None:
+    return None
+
+
+def _empty_turn() -> MessageParam:  # pragma: no cover - a response always has a call to answer here
+    return cast("MessageParam", {"role": "user", "content": "(cancelled)"})
+
+
+def _within_limits(
+    limits: UsageLimits, params: dict[str, Any], usage: Usage, messages: list[MessageParam]
+) -> dict[str, Any]:
+    """The params if the request stays within `limits` (its max_tokens lowered to fit), else the error."""
+    prompt = estimate_prompt_tokens(params)
+    why = limits.check(usage, next_prompt_tokens=prompt, model=params["model"])
+    if why is not None:
+        raise UsageLimitExceeded(
+            f"Usage limit reached before the next request: {why}", messages=list(messages), usage=usage
+        )
+    return {**params, "max_tokens": limits.max_tokens(usage, params["max_tokens"], prompt)}
 
 
 def _user_reply(calls: Sequence[Any], ran: dict[str, ToolResult], verdict: Any) -> MessageParam | None:

@@ -5,9 +5,11 @@ Pure: settings and history in, new params out, so it is tested without a server.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
+from ..errors import InputError
 from ..output import OUTPUT_TOOL, OutputSpec
 
 if TYPE_CHECKING:
@@ -16,10 +18,39 @@ if TYPE_CHECKING:
     from ..agent import Agent
 
 
+# The Messages API's documented limits on base64 media in a request.
+_MAX_IMAGE_BYTES = 5 * 1024 * 1024
+_MAX_PDF_BYTES = 32 * 1024 * 1024
+_IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+
+
 def user_message(prompt: str | Sequence[dict[str, Any]]) -> MessageParam:
-    """The user turn for a prompt: a string, or content blocks (text, image, document)."""
-    content = prompt if isinstance(prompt, str) else list(prompt)
+    """The user turn for a prompt: a string, or content blocks (text, image, document).
+
+    Media the API would refuse (too large, an unknown image type) fails here, before any request.
+    """
+    if isinstance(prompt, str):
+        return cast("MessageParam", {"role": "user", "content": prompt})
+    content = list(prompt)
+    for index, block in enumerate(content):
+        _check_media(index, block)
     return cast("MessageParam", {"role": "user", "content": content})
+
+
+def _check_media(index: int, block: Any) -> None:
+    source = block.get("source") if isinstance(block, dict) else None
+    if not isinstance(source, dict) or source.get("type") != "base64":
+        return
+    size = len(source.get("data", "")) * 3 // 4  # decoded bytes
+    kind, media_type = block.get("type"), source.get("media_type")
+    if kind == "image" and media_type not in _IMAGE_TYPES:
+        raise InputError(f"prompt[{index}]: image media_type {media_type!r} is not one of {sorted(_IMAGE_TYPES)}")
+    limit = _MAX_IMAGE_BYTES if kind == "image" else _MAX_PDF_BYTES
+    if size > limit:
+        raise InputError(
+            f"prompt[{index}]: the {kind} is {size / 1024 / 1024:.1f} MB, over the API's {limit // 1024 // 1024} MB "
+            f"limit; resize or compress it, or pass it by URL or file id"
+        )
 
 
 def build_params(
@@ -52,3 +83,9 @@ def build_params(
         extra.pop("output_config", None)  # merged with the output format above
     params.update(extra)
     return params
+
+
+def estimate_prompt_tokens(params: dict[str, Any]) -> int:
+    """A rough size of the prompt a request sends (about four characters a token), for usage limits."""
+    size = sum(len(json.dumps(params.get(k, ""), default=str)) for k in ("system", "tools", "messages"))
+    return size // 4 + 1
