@@ -16,6 +16,7 @@ if TYPE_CHECKING:
         APIError,
         ConfigurationError,
         ContextWindowExceeded,
+        InputError,
         MaxTokensReached,
         MaxTurnsExceeded,
         MemoryBudgetExceeded,
@@ -23,8 +24,11 @@ if TYPE_CHECKING:
         PromptError,
         Refused,
         RunError,
+        SessionBusy,
+        SpecError,
         ToolDefinitionError,
         ToolError,
+        UsageLimitExceeded,
     )
     from .output import OutputAttempt
     from .result import (
@@ -40,8 +44,10 @@ if TYPE_CHECKING:
         ToolCallStarted,
         TurnFinished,
     )
+    from .sessions import SessionStore, SQLiteSessionStore
+    from .spec import load_agent
     from .tools import RunContext, Tool, ToolResult, tool
-    from .usage import Usage
+    from .usage import Price, Usage, UsageLimits
 
 __version__ = "0.1.0"
 
@@ -51,11 +57,13 @@ _EXPORTS: dict[str, str] = {
     "AgentkitError": "errors",
     "ConfigurationError": "errors",
     "ContextWindowExceeded": "errors",
+    "InputError": "errors",
     "MaxTokensReached": "errors",
     "MaxTurnsExceeded": "errors",
     "MemoryBudgetExceeded": "errors",
     "OutputAttempt": "output",
     "OutputValidationError": "errors",
+    "Price": "usage",
     "PromptError": "errors",
     "Refused": "errors",
     "Retrying": "result",
@@ -65,6 +73,10 @@ _EXPORTS: dict[str, str] = {
     "RunFinished": "result",
     "RunResult": "result",
     "RunStream": "result",
+    "SQLiteSessionStore": "sessions",
+    "SessionBusy": "errors",
+    "SessionStore": "sessions",
+    "SpecError": "errors",
     "TextDelta": "result",
     "ThinkingDelta": "result",
     "Tool": "tools",
@@ -76,6 +88,9 @@ _EXPORTS: dict[str, str] = {
     "ToolResult": "tools",
     "TurnFinished": "result",
     "Usage": "usage",
+    "UsageLimitExceeded": "errors",
+    "UsageLimits": "usage",
+    "load_agent": "spec",
     "tool": "tools",
 }
 
@@ -85,11 +100,13 @@ __all__ = [
     "AgentkitError",
     "ConfigurationError",
     "ContextWindowExceeded",
+    "InputError",
     "MaxTokensReached",
     "MaxTurnsExceeded",
     "MemoryBudgetExceeded",
     "OutputAttempt",
     "OutputValidationError",
+    "Price",
     "PromptError",
     "Refused",
     "Retrying",
@@ -99,6 +116,10 @@ __all__ = [
     "RunFinished",
     "RunResult",
     "RunStream",
+    "SQLiteSessionStore",
+    "SessionBusy",
+    "SessionStore",
+    "SpecError",
     "TextDelta",
     "ThinkingDelta",
     "Tool",
@@ -110,6 +131,9 @@ __all__ = [
     "ToolResult",
     "TurnFinished",
     "Usage",
+    "UsageLimitExceeded",
+    "UsageLimits",
+    "load_agent",
     "tool",
 ]
 

@@ -4,6 +4,7 @@
 AgentkitError
 ├── ConfigurationError        the agent is defined wrongly; raised before any request is sent
 │   ├── PromptError           the system prompt does not render (undefined variable, syntax)
+│   ├── SpecError             a YAML agent spec is invalid; each problem names file:line:column
 │   └── ToolDefinitionError   a function cannot become a tool, or two tools share a name
 ├── RunError                  a run stopped; carries the valid history and usage so far
 │   ├── APIError              the API refused the request after the SDK's retries (request id kept)
@@ -11,7 +12,11 @@ AgentkitError
 │   ├── MaxTokensReached      an answer was cut at `max_tokens`
 │   ├── Refused               the model declined (stop_reason "refusal"), with its stop details
 │   ├── ContextWindowExceeded the conversation no longer fits the model's context window
-│   └── OutputValidationError the answer never matched the output type; every attempt kept
+│   ├── MemoryBudgetExceeded  what must be sent does not fit `memory_budget`; raised before sending
+│   ├── OutputValidationError the answer never matched the output type; every attempt kept
+│   └── UsageLimitExceeded    the next request would pass a `usage_limits` bound; raised before it
+├── InputError                a prompt the API would reject (an image over its size limit); raised before sending
+├── SessionBusy               another live run holds the session
 └── ToolError                 raise it in a tool to send the model an error message verbatim
 ```
 
@@ -42,8 +47,24 @@ class PromptError(ConfigurationError):
     """The system prompt template does not render."""
 
 
+class SpecError(ConfigurationError):
+    """A YAML agent spec is invalid. Each problem is one `file:line:column: field: what, and the fix` line."""
+
+    def __init__(self, problems: str | list[str]) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))
+
+
 class ToolDefinitionError(ConfigurationError):
     """A function cannot become a tool, or two tools share a name."""
+
+
+class InputError(AgentkitError):
+    """A prompt the API would reject, such as an image over its size limit. Raised before sending."""
+
+
+class SessionBusy(AgentkitError):
+    """Another live run holds the session. Wait for it, or use another session id."""
 
 
 class ToolError(AgentkitError):
@@ -122,6 +143,28 @@ class ContextWindowExceeded(RunError):
     """The conversation no longer fits the model's context window."""
 
 
+class MemoryBudgetExceeded(RunError):
+    """Even after trimming, what must be sent (system, tools, the newest prompt and tool exchange,
+    pinned messages) exceeds `memory_budget`. Raised before the request is sent.
+
+    A `RunError`, not a `ConfigurationError`: it can happen mid-run, when a tool returns more than
+    fits, and the caller needs the history and usage so far to resume with a larger budget.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        budget: int,
+        required: int,
+        messages: list[MessageParam] | None = None,
+        usage: Usage | None = None,
+    ) -> None:
+        super().__init__(message, messages=messages, usage=usage)
+        self.budget = budget
+        self.required = required
+
+
 class OutputValidationError(RunError):
     """The model's answers never validated into the output type, after `output_retries` retries.
 
@@ -138,3 +181,7 @@ class OutputValidationError(RunError):
     ) -> None:
         super().__init__(message, messages=messages, usage=usage)
         self.attempts = attempts
+
+
+class UsageLimitExceeded(RunError):
+    """The next request would pass a bound of `usage_limits`; the run stopped before sending it."""

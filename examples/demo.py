@@ -12,10 +12,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 import extraction
 import support
 import weather
+import yaml_agent
 
 
 async def main() -> None:
-    for example in (weather, support, extraction):
+    for example in (weather, support, extraction, yaml_agent):
         await example.main()
 
 

@@ -1,0 +1,122 @@
+"""What the CLI prints of a run, and `agentkit chat`'s loop.
+
+Kept out of `cli.py` because it imports the run machinery, which `agentkit --help` must not load.
+Answer text goes to stdout; tool calls and usage go to stderr, so `agentkit run ... > answer.txt`
+captures the answer alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from typing import IO, Any
+
+import click
+from anyio.from_thread import start_blocking_portal
+from pydantic_core import to_jsonable_python
+
+from .agent import Agent
+from .errors import RunError
+from .result import RunResult, RunStream, TextDelta, ToolCallFinished, ToolCallReady
+from .usage import Usage
+
+_SHOWN = 200  # characters of a tool result shown on stderr
+
+
+async def print_events(run: RunStream, *, text: bool, progress: bool) -> str:
+    """Echo the answer's text (with `text`) and tool calls (with `progress`) as they arrive; the
+    text printed."""
+    printed = ""
+    async for event in run:
+        if isinstance(event, TextDelta) and text:
+            click.echo(event.text, nl=False)
+            printed += event.text
+        elif isinstance(event, ToolCallReady) and progress:
+            _newline_after(printed, text)
+            printed = ""
+            click.secho(f"-> {event.name}({json.dumps(event.input, ensure_ascii=False)})", err=True, fg="cyan")
+        elif isinstance(event, ToolCallFinished) and progress:
+            content = event.content if isinstance(event.content, str) else json.dumps(event.content)
+            shown = content if len(content) <= _SHOWN else content[:_SHOWN] + "..."
+            flag, colour = (" [error]", "red") if event.is_error else ("", None)
+            click.secho(f"<- {shown}{flag}", err=True, fg=colour)
+    _newline_after(printed, text)
+    return printed
+
+
+def _newline_after(printed: str, text: bool) -> None:
+    if text and printed and not printed.endswith("\n"):
+        click.echo()
+
+
+def print_usage(usage: Usage) -> None:
+    """The run's usage on stderr, after its answer."""
+    line = (
+        f"usage: {usage.requests} requests, {usage.input_tokens} input tokens "
+        f"(+{usage.cache_read_tokens} cache read, +{usage.cache_write_tokens} cache write), "
+        f"{usage.output_tokens} output tokens"
+    )
+    click.secho(line, err=True, dim=True)
+
+
+def chat_loop(agent: Agent, variables: dict[str, Any], stdin: IO[str], *, progress: bool) -> None:
+    """Read a prompt per line and answer it, the history carried from turn to turn.
+
+    The agent runs on an event loop in a background thread (a blocking portal) while this thread
+    reads stdin, so Ctrl-C interrupts a read at once and one client serves the whole chat.
+    """
+    interactive = stdin.isatty()
+    if interactive:
+        click.echo(f"Chatting with {agent.name} ({agent.model}). /exit or Ctrl-D to end.", err=True)
+    history: Sequence[Any] = []
+    with start_blocking_portal() as portal:
+        try:
+            while True:
+                if interactive:
+                    click.echo("> ", nl=False, err=True)
+                line = stdin.readline()
+                if not line or line.strip() in ("/exit", "/quit"):
+                    break
+                if line.strip():
+                    history = portal.call(_turn, agent, line.strip(), variables, history, progress)
+        finally:
+            portal.call(agent.aclose)
+
+
+async def _turn(
+    agent: Agent, prompt: str, variables: dict[str, Any], history: Sequence[Any], progress: bool
+) -> Sequence[Any]:
+    """One exchange; a failed run is reported and the conversation goes on from its valid history."""
+    try:
+        async with agent.stream(prompt, vars=variables, history=history) as run:
+            await print_events(run, text=True, progress=progress)
+            result: RunResult[Any] | None = run.result
+    except RunError as exc:
+        click.echo(f"Error: {type(exc).__name__}: {exc}", err=True)
+        return exc.messages or history
+    assert result is not None
+    if not isinstance(result.output, str):
+        click.echo(format_output(result.output))
+    if progress:
+        print_usage(result.usage)
+    return result.messages
+
+
+def format_output(output: Any) -> str:
+    """Text as it is; a typed output as JSON (a pydantic model under its fields' aliases)."""
+    if isinstance(output, str):
+        return output
+    return json.dumps(to_jsonable_python(output, by_alias=True), indent=2, ensure_ascii=False)
+
+
+def result_json(result: RunResult[Any]) -> str:
+    """`agentkit run --json`: the parts of a `RunResult` a script needs, as JSON."""
+    payload = {
+        "output": result.output,
+        "messages": result.messages,
+        "usage": dataclasses.asdict(result.usage),
+        "stop_reason": result.stop_reason,
+        "turns": result.turns,
+    }
+    return json.dumps(to_jsonable_python(payload, by_alias=True), indent=2, ensure_ascii=False)
