@@ -18,6 +18,7 @@ import anyio
 
 from ._running import begin_run, blocking_stream, refuse_running_loop, result_of, streaming
 from .errors import ConfigurationError, ToolDefinitionError, ToolError
+from .memory import MemoryStrategy, resolve_memory
 from .output import OutputMode, OutputSpec
 from .prompts import SystemPrompt
 from .result import RunEvent, RunResult, RunStream
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from anthropic.types import MessageParam
 
     from ._pipeline import RunInput
+    from ._pipeline.cache import CacheMode, CacheTTL
+    from ._pipeline.trim import Pinned
     from .sessions import SessionStore
     from .usage import UsageLimits
 
@@ -69,6 +72,12 @@ class Agent:
     stop_sequences: list[str] | None = None
     max_continuations: int = 3
     request_params: dict[str, Any] = {}  # noqa: RUF012 - read-only defaults, copied per run
+    memory_budget: int | None = None
+    memory: str | MemoryStrategy = "drop_oldest"
+    keep_first: bool = False
+    pinned: Pinned = None
+    cache: CacheMode = "auto"
+    cache_ttl: CacheTTL = "5m"
     usage_limits: UsageLimits | None = None
     session_store: SessionStore | None = None
     client: anthropic.AsyncAnthropic | None = None
@@ -104,6 +113,12 @@ class Agent:
         stop_sequences: list[str] | None = None,
         max_continuations: int | None = None,
         request_params: dict[str, Any] | None = None,
+        memory_budget: int | None = None,
+        memory: str | MemoryStrategy | None = None,
+        keep_first: bool | None = None,
+        pinned: Pinned = None,
+        cache: CacheMode | None = None,
+        cache_ttl: CacheTTL | None = None,
         usage_limits: UsageLimits | None = None,
         session_store: SessionStore | None = None,
         client: anthropic.AsyncAnthropic | None = None,
@@ -128,6 +143,16 @@ class Agent:
         self.stop_sequences = pick(stop_sequences, cls.stop_sequences)
         self.max_continuations: int = pick(max_continuations, cls.max_continuations)
         self.request_params = {**cls.request_params, **(request_params or {})}
+        self.memory_budget: int | None = pick(memory_budget, cls.memory_budget)
+        self.memory = pick(memory, cls.memory)
+        self.memory_strategy = resolve_memory(self.memory)
+        self.memory_strategy.request_params(self.memory_budget)  # a server strategy checks its trigger now
+        self.keep_first: bool = pick(keep_first, cls.keep_first)
+        self.pinned: Pinned = pick(pinned, cls.pinned)
+        self.cache: CacheMode = pick(cache, cls.cache)
+        self.cache_ttl: CacheTTL = pick(cache_ttl, cls.cache_ttl)
+        if self.cache not in ("auto", "off") or self.cache_ttl not in ("5m", "1h"):
+            raise ConfigurationError(f"Agent {self.name!r}: cache must be 'auto' or 'off', cache_ttl '5m' or '1h'")
         self.usage_limits: UsageLimits | None = pick(usage_limits, cls.usage_limits)
         self.session_store: SessionStore | None = pick(session_store, cls.session_store)
         self.client = pick(client, cls.client)

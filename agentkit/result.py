@@ -11,6 +11,8 @@ from .usage import Usage
 if TYPE_CHECKING:
     from anthropic.types import Message, MessageParam
 
+    from ._pipeline.tokens import ContextStats
+
 OutputT = TypeVar("OutputT")
 
 
@@ -31,6 +33,8 @@ class RunResult(Generic[OutputT]):
     response: Message
     run_id: str
     thinking: str = ""
+    context: ContextStats | None = None
+    """The prompt sizes the run saw and what memory left out (`context_tokens`, `count_tokens_calls`...)."""
 
     def __repr__(self) -> str:
         return (

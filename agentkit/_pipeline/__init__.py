@@ -28,11 +28,15 @@ from ..output import OutputAttempt, OutputSpec
 from ..result import RunEvent, RunFinished, RunResult, ToolCallFinished, TurnFinished
 from ..tools import RunContext, ToolResult
 from ..usage import Usage, UsageLimits
-from .build import build_params, estimate_prompt_tokens
+from .build import build_params
+from .cache import place_breakpoints
+from .context import fit_to_budget
 from .continuation import Answer, complete
 from .finish import judge, thinking_of
 from .render import render_system
 from .run_tools import run_tools, tool_calls
+from .tokens import TokenCounter
+from .trim import is_prompt
 
 if TYPE_CHECKING:
     import anthropic
@@ -67,17 +71,24 @@ async def run_events(run: RunInput) -> AsyncGenerator[RunEvent, None]:
     save = run.checkpoint or _no_checkpoint
     await save(messages)
     usage = Usage()
+    counter = TokenCounter(model=agent.model)
+    turn_start = max((i for i, m in enumerate(messages) if is_prompt(m)), default=0)
+    dropped = 0
     ctx = RunContext(deps=run.deps, agent=agent, usage=usage, messages=messages, run_id=uuid.uuid4().hex, turn=0)
     attempts: list[OutputAttempt] = []
     thoughts: list[str] = []
 
     for turn in range(1, agent.max_turns + 1):
-        params = build_params(agent, system, messages, output)
-        if agent.usage_limits is not None:
-            params = _within_limits(agent.usage_limits, params, usage, messages)
         answer: Answer | None = None
         try:
-            turn_items = complete(run.client, params, stream=run.stream, max_continuations=agent.max_continuations)
+            params = build_params(agent, system, messages, output)
+            params, dropped = await fit_to_budget(
+                run.client, params, messages, agent=agent, counter=counter, turn_start=turn_start, usage=usage
+            )
+            if agent.usage_limits is not None:
+                params = _within_limits(agent.usage_limits, params, usage, counter.estimate(params))
+            sent = place_breakpoints(params, mode=agent.cache, ttl=agent.cache_ttl, measure=counter)
+            turn_items = complete(run.client, sent, stream=run.stream, max_continuations=agent.max_continuations)
             async with aclosing(turn_items):
                 async for item in turn_items:
                     if isinstance(item, Answer):
@@ -92,6 +103,7 @@ async def run_events(run: RunInput) -> AsyncGenerator[RunEvent, None]:
         assert answer is not None
         usage.add(answer.usage)
         response = answer.response
+        counter.observe(params, response.usage, answer.message)
         yield TurnFinished(turn, response, answer.usage)
         if response.stop_reason in ("refusal", "model_context_window_exceeded"):
             raise _stopped(response, messages, usage)
@@ -134,7 +146,10 @@ async def run_events(run: RunInput) -> AsyncGenerator[RunEvent, None]:
                 await save(messages)
             thinking = "\n\n".join(t for t in thoughts if t)
             stop = response.stop_reason or "end_turn"
-            yield RunFinished(RunResult(verdict.output, messages, usage, stop, turn, response, ctx.run_id, thinking))
+            context = counter.stats(dropped)
+            yield RunFinished(
+                RunResult(verdict.output, messages, usage, stop, turn, response, ctx.run_id, thinking, context)
+            )
             return
 
     raise MaxTurnsExceeded(
@@ -156,16 +171,11 @@ def _empty_turn() -> MessageParam:  # pragma: no cover - a response always has a
     return cast("MessageParam", {"role": "user", "content": "(cancelled)"})
 
 
-def _within_limits(
-    limits: UsageLimits, params: dict[str, Any], usage: Usage, messages: list[MessageParam]
-) -> dict[str, Any]:
+def _within_limits(limits: UsageLimits, params: dict[str, Any], usage: Usage, prompt: int) -> dict[str, Any]:
     """The params if the request stays within `limits` (its max_tokens lowered to fit), else the error."""
-    prompt = estimate_prompt_tokens(params)
     why = limits.check(usage, next_prompt_tokens=prompt, model=params["model"])
     if why is not None:
-        raise UsageLimitExceeded(
-            f"Usage limit reached before the next request: {why}", messages=list(messages), usage=usage
-        )
+        raise UsageLimitExceeded(f"Usage limit reached before the next request: {why}")
     return {**params, "max_tokens": limits.max_tokens(usage, params["max_tokens"], prompt)}
 
 

@@ -5,7 +5,6 @@ Pure: settings and history in, new params out, so it is tested without a server.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
@@ -78,14 +77,11 @@ def build_params(
         params["output_config"] = {**config, "format": output.native_format()}
     if tools:
         params["tools"] = tools
+    params.update(agent.memory_strategy.request_params(agent.memory_budget))
+    if agent.memory_strategy.betas:
+        params["betas"] = list(agent.memory_strategy.betas)
     extra = dict(agent.request_params)
     if "output_config" in params:
         extra.pop("output_config", None)  # merged with the output format above
     params.update(extra)
     return params
-
-
-def estimate_prompt_tokens(params: dict[str, Any]) -> int:
-    """A rough size of the prompt a request sends (about four characters a token), for usage limits."""
-    size = sum(len(json.dumps(params.get(k, ""), default=str)) for k in ("system", "tools", "messages"))
-    return size // 4 + 1

@@ -39,16 +39,18 @@ async def request(
     whole, as often as the client's `max_retries`; a `Retrying` event tells a stream consumer to
     drop what it showed of the broken attempt.
     """
-    kwargs, extra_body = _split_params(params)
+    beta = "betas" in params  # server-side memory (compaction, context editing) is a beta API
+    api: Any = client.beta.messages if beta else client.messages
+    kwargs, extra_body = _split_params(params, beta=beta)
     if extra_body:
         kwargs["extra_body"] = {**kwargs.get("extra_body", {}), **extra_body}
     attempt = 0
     while True:
         try:
             if not stream and params["max_tokens"] <= _NON_STREAMING_MAX_TOKENS:
-                yield cast("Message", await client.messages.create(**kwargs))
+                yield cast("Message", await api.create(**kwargs))
                 return
-            async with client.messages.stream(**kwargs) as events:
+            async with api.stream(**kwargs) as events:
                 async for event in events:
                     delta = _delta(event) if stream else None
                     if delta is not None:
@@ -93,20 +95,20 @@ def _delta(event: Any) -> StreamDelta | None:
     return None
 
 
-def _split_params(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _split_params(params: dict[str, Any], *, beta: bool) -> tuple[dict[str, Any], dict[str, Any]]:
     """Keywords `messages.create` takes, and the rest, which travel in `extra_body`.
 
     Fields such as `temperature` left the SDK's signature but some models still take them.
     """
-    accepted = _create_keywords()
+    accepted = _create_keywords(beta)
     kwargs = {k: v for k, v in params.items() if k in accepted}
     return kwargs, {k: v for k, v in params.items() if k not in accepted}
 
 
 @cache
-def _create_keywords() -> frozenset[str]:
-    create = anthropic.resources.messages.AsyncMessages.create
-    return frozenset(inspect.signature(create).parameters) - {"self", "stream"}
+def _create_keywords(beta: bool) -> frozenset[str]:
+    resource = anthropic.resources.beta.messages.AsyncMessages if beta else anthropic.resources.messages.AsyncMessages
+    return frozenset(inspect.signature(resource.create).parameters) - {"self", "stream"}
 
 
 def _broken_stream(exc: Exception) -> bool:

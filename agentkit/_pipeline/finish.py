@@ -45,12 +45,17 @@ def judge(response: Message, calls: Sequence[ToolCallReady], output: OutputSpec[
     if output is None:
         if calls:
             return Verdict(calls=list(calls))
-        if response.stop_reason == "pause_turn":
+        if _resend(response):
             return Verdict()
         return Verdict(final=True, output=text_of(response))
     if output.mode == "native":
         return _judge_native(response, calls, output)
     return _judge_tool(response, calls, output)
+
+
+def _resend(response: Message) -> bool:
+    """The server paused its turn (a long server tool, or a compaction): send the history back."""
+    return response.stop_reason in ("pause_turn", "compaction")
 
 
 def text_of(response: Message) -> str:
@@ -66,7 +71,7 @@ def _judge_tool(response: Message, calls: Sequence[ToolCallReady], output: Outpu
     answer = next((c for c in calls if c.name == OUTPUT_TOOL), None)
     others = [c for c in calls if c.name != OUTPUT_TOOL]
     if answer is None:
-        if others or response.stop_reason == "pause_turn":
+        if others or _resend(response):
             return Verdict(calls=others)
         text = text_of(response)
         hint = f"Give your final answer by calling the `{OUTPUT_TOOL}` tool, not as text."
@@ -82,7 +87,7 @@ def _judge_tool(response: Message, calls: Sequence[ToolCallReady], output: Outpu
 
 
 def _judge_native(response: Message, calls: Sequence[ToolCallReady], output: OutputSpec[Any]) -> Verdict:
-    if calls or response.stop_reason == "pause_turn":
+    if calls or _resend(response):
         return Verdict(calls=list(calls))
     text = text_of(response)
     try:

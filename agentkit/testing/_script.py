@@ -273,10 +273,7 @@ def _block_events(index: int, block: dict[str, Any]) -> list[dict[str, Any]]:
         deltas = [{"type": "text_delta", "text": p} for p in _pieces(block["text"])]
     elif kind == "tool_use":
         start = {**block, "input": {}}
-        deltas = [
-            {"type": "input_json_delta", "partial_json": p}
-            for p in ["", *_pieces(json.dumps(block["input"]))]
-        ]
+        deltas = [{"type": "input_json_delta", "partial_json": p} for p in ["", *_pieces(json.dumps(block["input"]))]]
     elif kind == "thinking":
         start = {**block, "thinking": "", "signature": ""}
         deltas = [{"type": "thinking_delta", "thinking": p} for p in _pieces(block["thinking"])]

@@ -20,7 +20,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from agentkit.testing._script import Fault, Handler, Reply, Request, model_info, render_message, stream_events
@@ -52,7 +52,10 @@ class MessagesServer:
     """An offline Messages API: `/v1/messages` (JSON or SSE), `count_tokens` and `models`.
 
     Each `/v1/messages` request is validated like the real API (a 400 otherwise, recorded in
-    `rejected`), then answered by the next scripted `Reply`/`Fault`, else by the handler.
+    `rejected`), then answered by the next scripted `Reply`/`Fault`, else by the handler. Its usage
+    accounts prompt caching like the service (`cache`, see `agentkit.testing._tokens`);
+    `min_cacheable_tokens` overrides the per-model minimum cacheable prompt length (an int for
+    every model, or a mapping of model-id prefixes to minimums).
     """
 
     def __init__(
@@ -61,7 +64,7 @@ class MessagesServer:
         *,
         latency: float = 0.0,
         prefill: bool = True,
-        min_cacheable_tokens: int = 1024,
+        min_cacheable_tokens: int | Mapping[str, int] | None = None,
         max_output_tokens: int = 64_000,
         context_window: int = 200_000,
     ) -> None:
@@ -103,9 +106,7 @@ class MessagesServer:
         if self._thread is not None:
             return self
         loop = asyncio.new_event_loop()
-        thread = threading.Thread(
-            target=self._run_loop, args=(loop,), name="agentkit-messages-server", daemon=True
-        )
+        thread = threading.Thread(target=self._run_loop, args=(loop,), name="agentkit-messages-server", daemon=True)
         thread.start()
         self._loop, self._thread = loop, thread
 
@@ -212,9 +213,7 @@ class MessagesServer:
             with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()
 
-    async def _route(
-        self, conn: _Connection, method: str, target: str, headers: dict[str, str], raw: bytes
-    ) -> bool:
+    async def _route(self, conn: _Connection, method: str, target: str, headers: dict[str, str], raw: bytes) -> bool:
         """Answer one request; False when the connection must not be reused."""
         path, _, query = target.partition("?")
         endpoint = _ENDPOINTS.get(path)
@@ -283,9 +282,7 @@ class MessagesServer:
         if isinstance(item, Reply):
             return await self._send_reply(conn, request, item)
         if item.kind == "status" or (item.kind == "stream_error" and not request.stream):
-            return await conn.send_error(
-                item.status, item.error_type, item.message, retry_after=item.retry_after
-            )
+            return await conn.send_error(item.status, item.error_type, item.message, retry_after=item.retry_after)
         if item.kind == "reset" or not request.stream:  # a cut stream cuts a plain response too
             conn.reset()
             return False
@@ -353,9 +350,7 @@ class _Connection:
         self.writer.write(data)
         await self.writer.drain()
 
-    async def send_json(
-        self, status: int, payload: dict[str, Any], extra: dict[str, str] | None = None
-    ) -> bool:
+    async def send_json(self, status: int, payload: dict[str, Any], extra: dict[str, str] | None = None) -> bool:
         data = json.dumps(payload).encode()
         request_id = payload.get("request_id") or _request_id()
         headers = {
@@ -392,9 +387,7 @@ class _Connection:
     async def send_events(self, events: list[dict[str, Any]], *, complete: bool = True) -> bool:
         """Server-sent events as a chunked `text/event-stream`, one chunk per event."""
         headers = {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}
-        await self._write(
-            _head(200, {**headers, "transfer-encoding": "chunked", "request-id": _request_id()})
-        )
+        await self._write(_head(200, {**headers, "transfer-encoding": "chunked", "request-id": _request_id()}))
         for event in events:
             data = f"event: {event['type']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n".encode()
             await self._write(b"%x\r\n%s\r\n" % (len(data), data))

@@ -1,17 +1,23 @@
-"""Deterministic token estimates and a simple prompt-cache ledger for the loopback server.
+"""Deterministic token estimates and the prompt cache of the loopback server.
 
 No tokenizer ships for Claude, so the server counts about one token per four characters of each
 block's JSON (`cache_control` left out, so placing a breakpoint never changes a count), at least
 one per block, and a flat 1,500 per image or binary document. The numbers are not the real ones;
 they are stable, so tests can assert them, and they grow with the prompt, so budgets can be tested.
 
-The cache follows the documented model closely enough to test breakpoint placement: the prompt
-is read in the order tools -> system -> messages; each `cache_control` breakpoint (and the
-top-level `cache_control`, which marks the last block) names the prefix ending at that block.
-A prefix written before and not yet expired (5 minutes, or 1 hour for `ttl: "1h"`; a hit
-refreshes it) is read from cache; the longest such prefix counts as `cache_read_input_tokens`.
-Later breakpoints whose prefix reaches `min_cacheable_tokens` are written
-(`cache_creation_input_tokens`, split by TTL); everything else is plain `input_tokens`.
+The cache accounts like the service (prompt caching guide, platform.claude.com, as summarised in
+`agentkit._caching`):
+- the prompt is read in the order tools -> system -> messages, one block at a time (a tool
+  definition, a system block, a message's content block; a string is one block);
+- each `cache_control` breakpoint names the prefix ending at its block; the top-level
+  `cache_control` (automatic caching) marks the last cacheable block (not a thinking block); a
+  marker inside a `tool_result`'s content marks that `tool_result`;
+- a request reads the longest prefix that was written earlier, is still live, and ends at one of
+  its breakpoints or at one of the 20 blocks before one (`cache_read_input_tokens`); the read
+  refreshes that entry's lifetime (5 minutes, or 1 hour for `ttl: "1h"`);
+- each breakpoint after the read whose prefix reaches the model's minimum cacheable length is
+  written (`cache_creation_input_tokens`, split by TTL in `cache_creation`); a shorter one is not;
+- the cache is per model; `input_tokens` is what is neither read nor written.
 """
 
 from __future__ import annotations
@@ -20,20 +26,27 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from agentkit._caching import LOOKBACK_BLOCKS, TTL_SECONDS, min_cacheable_tokens
 
 __all__ = ["IMAGE_TOKENS", "PromptCache", "block_tokens", "estimate_tokens", "output_tokens"]
 
 IMAGE_TOKENS = 1_500
 _CHARS_PER_TOKEN = 4
-_TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}
 
 
 def _canonical(block: dict[str, Any]) -> str:
+    """The block as the cache keys it: without `cache_control`, nested ones included."""
+    plain = {k: v for k, v in block.items() if k != "cache_control"}
+    if isinstance(plain.get("content"), list):
+        plain["content"] = [
+            {k: v for k, v in b.items() if k != "cache_control"} if isinstance(b, dict) else b for b in plain["content"]
+        ]
     return json.dumps(
-        {k: v for k, v in block.items() if k != "cache_control"},
+        plain,
         sort_keys=True,
         ensure_ascii=False,
         separators=(",", ":"),
@@ -67,6 +80,7 @@ class _Unit:
     key: str
     tokens: int
     cache_control: dict[str, Any] | None
+    cacheable: bool = True
 
 
 def _units(body: dict[str, Any]) -> list[_Unit]:
@@ -75,11 +89,16 @@ def _units(body: dict[str, Any]) -> list[_Unit]:
     def add(prefix: str, raw: Any) -> None:
         block = _as_block(raw)
         control = block.get("cache_control")
+        nested = block.get("content") if block.get("type") == "tool_result" else None
+        for inner in nested if isinstance(nested, list) else ():
+            if isinstance(inner, dict) and isinstance(inner.get("cache_control"), dict):
+                control = control or inner["cache_control"]
         units.append(
             _Unit(
                 prefix + _canonical(block),
                 block_tokens(block),
                 control if isinstance(control, dict) else None,
+                block.get("type") not in ("thinking", "redacted_thinking"),
             )
         )
 
@@ -109,26 +128,43 @@ def output_tokens(content: list[dict[str, Any]]) -> int:
 
 
 class PromptCache:
-    """Remembers which prompt prefixes were written, per server, and splits usage accordingly."""
+    """The prefixes written so far, per server, and the usage split they give each request.
 
-    def __init__(self, min_cacheable_tokens: int = 1024, clock: Callable[[], float] = time.monotonic) -> None:
+    `min_cacheable_tokens`: None for each model's documented minimum (`agentkit._caching`), an int
+    for every model, or a mapping of model-id prefixes to minimums (others keep the default).
+    """
+
+    def __init__(
+        self,
+        min_cacheable_tokens: int | Mapping[str, int] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.min_cacheable_tokens = min_cacheable_tokens
         self._clock = clock
-        self._expiry: dict[str, float] = {}
+        self._entries: dict[str, tuple[float, float]] = {}  # prefix hash -> (expiry, lifetime)
+
+    def minimum(self, model: str) -> int:
+        """The shortest prefix this cache writes for `model`."""
+        given = self.min_cacheable_tokens
+        if isinstance(given, int):
+            return given
+        for prefix, tokens in sorted((given or {}).items(), key=lambda item: -len(item[0])):
+            if model.startswith(prefix):
+                return tokens
+        return min_cacheable_tokens(model)
 
     def clear(self) -> None:
         """Forget every cached prefix (as if they all expired)."""
-        self._expiry.clear()
+        self._entries.clear()
 
     def usage(self, body: dict[str, Any]) -> dict[str, Any]:
         """Input-side usage for `body`, recording what it writes to the cache."""
         units = _units(body)
-        marks: list[tuple[int, str]] = [
-            (i, _ttl(u.cache_control)) for i, u in enumerate(units) if u.cache_control
-        ]
+        marks: list[tuple[int, str]] = [(i, _ttl(u.cache_control)) for i, u in enumerate(units) if u.cache_control]
         top = body.get("cache_control")
-        if isinstance(top, dict) and units and units[-1].cache_control is None:
-            marks.append((len(units) - 1, _ttl(top)))
+        last = next((i for i in range(len(units) - 1, -1, -1) if units[i].cacheable), -1)
+        if isinstance(top, dict) and last >= 0 and units[last].cache_control is None:
+            marks = sorted([*marks, (last, _ttl(top))])
         cumulative, prefixes = [], []
         running, digest = 0, hashlib.sha256(str(body.get("model")).encode())
         for unit in units:
@@ -137,20 +173,28 @@ class PromptCache:
             cumulative.append(running)
             prefixes.append(digest.hexdigest())
         now = self._clock()
-        read, hit = 0, -1
-        for n, (i, _) in enumerate(marks):
-            if self._expiry.get(prefixes[i], -math.inf) > now:
-                read, hit = cumulative[i], n
-        if hit >= 0:
-            i, ttl = marks[hit]
-            self._expiry[prefixes[i]] = now + _TTL_SECONDS[ttl]
+
+        def live(i: int) -> bool:
+            return self._entries.get(prefixes[i], (-math.inf, 0.0))[0] > now
+
+        hit = -1
+        for i, _ in marks:
+            for p in range(i, max(hit, i - LOOKBACK_BLOCKS - 1), -1):
+                if live(p):
+                    hit = p
+                    break
+        read = cumulative[hit] if hit >= 0 else 0
+        for p in {hit, *(i for i, _ in marks if i <= hit)}:
+            if p >= 0 and live(p):
+                expiry, lifetime = self._entries[prefixes[p]]
+                self._entries[prefixes[p]] = (max(expiry, now + lifetime), lifetime)
         written = {"5m": 0, "1h": 0}
-        covered = read
-        for i, ttl in marks[hit + 1 :]:
-            if cumulative[i] >= self.min_cacheable_tokens and cumulative[i] > covered:
+        covered, minimum = read, self.minimum(str(body.get("model")))
+        for i, ttl in marks:
+            if i > hit and cumulative[i] >= minimum and cumulative[i] > covered:
                 written[ttl] += cumulative[i] - covered
                 covered = cumulative[i]
-                self._expiry[prefixes[i]] = now + _TTL_SECONDS[ttl]
+                self._entries[prefixes[i]] = (now + TTL_SECONDS[ttl], TTL_SECONDS[ttl])
         creation = written["5m"] + written["1h"]
         return {
             "input_tokens": running - read - creation,

@@ -22,7 +22,7 @@ paths, pydantic-style field errors), or None. The rules, in the order they are c
   400, "tools.N.custom.name: String should match pattern ..."; it was {1,64} until 2025) and
   unique; an `input_schema` of `type: object`; `tool_choice` only with tools, naming one of them;
 - at most 4 `cache_control` breakpoints (tools, system and message blocks, and the top-level
-  `cache_control`);
+  `cache_control`, which counts as the last); no `ttl: "1h"` breakpoint after a 5-minute one;
 - thinking: `enabled` needs `1024 <= budget_tokens < max_tokens`; `enabled`/`adaptive` forbid a
   forced `tool_choice` (`any`/`tool`), a `temperature` other than 1, `top_p` and `top_k`; with
   `enabled`, the assistant turn answered by the final tool_result turn must start with a
@@ -74,19 +74,17 @@ _ASSISTANT_ONLY = {"tool_use", "thinking", "redacted_thinking"}
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 _TOOL_USE_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
 _MAX_BREAKPOINTS = 4
-_THINKING_DOCS = "https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
-_NO_PREFILL = (
-    "This model does not support assistant message prefill. The conversation must end with a user message."
+_TTL_ORDER = (
+    "cache_control: a breakpoint with ttl='1h' cannot come after one with ttl='5m'; longer TTLs must come "
+    "first, in the order tools, system, messages"
 )
+_THINKING_DOCS = "https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
+_NO_PREFILL = "This model does not support assistant message prefill. The conversation must end with a user message."
 _EMPTY_CONTENT = (
     "messages.{i}: all messages must have non-empty content except for the optional final assistant message"
 )
-_UNKNOWN_TAG = (
-    "{path}: Input tag '{kind}' found using 'type' does not match any of the expected tags: {expected}"
-)
-_NESTED_TYPE = (
-    "{path}.tool_result.content.{k}.type: Input should be 'text', 'image', 'document' or 'search_result'"
-)
+_UNKNOWN_TAG = "{path}: Input tag '{kind}' found using 'type' does not match any of the expected tags: {expected}"
+_NESTED_TYPE = "{path}.tool_result.content.{k}.type: Input should be 'text', 'image', 'document' or 'search_result'"
 _UNEXPECTED_RESULT = (
     "messages.{i}.content.{j}: unexpected `tool_use_id` found in `tool_result` blocks: {id}. "
     "Each `tool_result` block must have a corresponding `tool_use` block in the previous message."
@@ -217,9 +215,7 @@ def _check_tools(tools: Any, choice: Any) -> None:
         name = tool.get("name")
         if tool.get("type") in (None, "custom"):
             if not isinstance(name, str) or not _TOOL_NAME.match(name):
-                raise _Invalid(
-                    f"tools.{k}.custom.name: String should match pattern '^[a-zA-Z0-9_-]{{1,128}}$'"
-                )
+                raise _Invalid(f"tools.{k}.custom.name: String should match pattern '^[a-zA-Z0-9_-]{{1,128}}$'")
             schema = tool.get("input_schema")
             if schema is None:
                 raise _Invalid(f"tools.{k}.custom.input_schema: Field required")
@@ -279,8 +275,7 @@ def _check_block(path: str, block: Any, role: str) -> None:
         raise _Invalid(f"{path}: Input should be a valid dictionary")
     kind = block.get("type")
     lenient = isinstance(kind, str) and (
-        kind.endswith(("_tool_result", "_tool_use"))
-        or kind in ("container_upload", "compaction", "tool_reference")
+        kind.endswith(("_tool_result", "_tool_use")) or kind in ("container_upload", "compaction", "tool_reference")
     )
     if kind not in _CORE_TYPES and not lenient:
         expected = ", ".join(f"'{t}'" for t in _CORE_TYPES)
@@ -334,9 +329,7 @@ def _turns(messages: list[dict[str, Any]]) -> list[tuple[str, list[tuple[int, in
     return turns
 
 
-def _of_type(
-    blocks: list[tuple[int, int, dict[str, Any]]], kind: str
-) -> Iterator[tuple[int, int, dict[str, Any]]]:
+def _of_type(blocks: list[tuple[int, int, dict[str, Any]]], kind: str) -> Iterator[tuple[int, int, dict[str, Any]]]:
     return (entry for entry in blocks if entry[2].get("type") == kind)
 
 
@@ -413,7 +406,6 @@ def _check_thinking(body: dict[str, Any], messages: list[dict[str, Any]], endpoi
 
 
 def _check_breakpoints(body: dict[str, Any]) -> None:
-    found = 1 if body.get("cache_control") is not None else 0
     system = body.get("system")
     blocks: list[Any] = [*(body.get("tools") or []), *(system if isinstance(system, list) else [])]
     for message in body["messages"]:
@@ -421,8 +413,12 @@ def _check_breakpoints(body: dict[str, Any]) -> None:
             blocks.append(block)
             if isinstance(block.get("content"), list):
                 blocks.extend(block["content"])
-    found += sum(1 for b in blocks if isinstance(b, dict) and b.get("cache_control") is not None)
+    controls = [b["cache_control"] for b in blocks if isinstance(b, dict) and b.get("cache_control") is not None]
+    if body.get("cache_control") is not None:
+        controls.append(body["cache_control"])
+    ttls = ["1h" if isinstance(c, dict) and c.get("ttl") == "1h" else "5m" for c in controls]
+    if "5m" in ttls and "1h" in ttls[ttls.index("5m") :]:
+        raise _Invalid(_TTL_ORDER)
+    found = len(controls)
     if found > _MAX_BREAKPOINTS:
-        raise _Invalid(
-            f"A maximum of {_MAX_BREAKPOINTS} blocks with cache_control may be provided. Found {found}."
-        )
+        raise _Invalid(f"A maximum of {_MAX_BREAKPOINTS} blocks with cache_control may be provided. Found {found}.")

@@ -54,9 +54,7 @@ async def test_overloaded_then_success(messages_server: MessagesServer) -> None:
 
 
 async def test_server_errors_exhaust_the_retries(messages_server: MessagesServer) -> None:
-    messages_server.script(
-        Fault.server_error(), Fault.server_error(), Fault.server_error(), Reply.text("late")
-    )
+    messages_server.script(Fault.server_error(), Fault.server_error(), Fault.server_error(), Reply.text("late"))
     with pytest.raises(anthropic.InternalServerError) as caught:
         await _ask(messages_server.client())
     assert caught.value.status_code == 500

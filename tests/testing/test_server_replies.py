@@ -50,9 +50,7 @@ def _without_id(message: anthropic.types.Message) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("name", list(REPLIES))
-async def test_streaming_rebuilds_the_same_message_as_create(
-    messages_server: MessagesServer, name: str
-) -> None:
+async def test_streaming_rebuilds_the_same_message_as_create(messages_server: MessagesServer, name: str) -> None:
     reply, extra = REPLIES[name]
     messages_server.script(reply, reply)
     client = messages_server.client()
@@ -158,9 +156,7 @@ async def test_request_exposes_the_tool_results_of_the_last_user_turn(
         {"role": "assistant", "content": [call]},
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01", "content": "3"}]},
     ]
-    await messages_server.client().messages.create(
-        model=MODEL, max_tokens=10, messages=history, tools=[ADD_TOOL]
-    )
+    await messages_server.client().messages.create(model=MODEL, max_tokens=10, messages=history, tools=[ADD_TOOL])
     (request,) = messages_server.requests
     assert request.tool_results == [{"type": "tool_result", "tool_use_id": "toolu_01", "content": "3"}]
     assert request.tool_result("toolu_01") is not None

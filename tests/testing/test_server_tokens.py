@@ -30,9 +30,7 @@ def request(*blocks: dict[str, Any], system: Any = None, **fields: Any) -> dict[
 
 
 def test_the_estimate_is_about_a_token_per_four_characters() -> None:
-    assert block_tokens(text("x" * 400)) == pytest.approx(
-        100 + 7, abs=2
-    )  # the block's JSON, not just its text
+    assert block_tokens(text("x" * 400)) == pytest.approx(100 + 7, abs=2)  # the block's JSON, not just its text
     assert block_tokens({"type": "image", "source": {"type": "base64", "data": "x" * 10**6}}) == IMAGE_TOKENS
     assert output_tokens([]) == 1
 

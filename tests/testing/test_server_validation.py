@@ -77,8 +77,7 @@ INVALID: dict[str, tuple[dict[str, Any], str]] = {
     "blank text": (body(user("  \n")), "messages: text content blocks must contain non-whitespace text"),
     "empty message": (
         body(user([]), assistant("ok"), user("hi")),
-        "messages.0: all messages must have non-empty content except for the optional final assistant "
-        "message",
+        "messages.0: all messages must have non-empty content except for the optional final assistant message",
     ),
     "prefill ending in whitespace": (
         body(user("hi"), assistant("The answer is ")),
@@ -207,9 +206,7 @@ VALID: dict[str, dict[str, Any]] = {
     "assistant first": body(assistant("Hello! How can I help?"), user("hi")),
     "prefill": body(user("Pick A or B"), assistant("The answer is (")),
     "empty final assistant": body(user("hi"), assistant("")),
-    "thinking tool loop": body(
-        user("add"), assistant([THOUGHT, CALL]), user([RESULT]), tools=[ADD], thinking=ENABLED
-    ),
+    "thinking tool loop": body(user("add"), assistant([THOUGHT, CALL]), user([RESULT]), tools=[ADD], thinking=ENABLED),
     "redacted thinking first": body(
         user("add"), assistant([redacted_thinking(), CALL]), user([RESULT]), tools=[ADD], thinking=ENABLED
     ),
@@ -263,8 +260,7 @@ def test_prefill_is_refused_by_models_without_it() -> None:
     prefilled = VALID["prefill"]
     assert validate(prefilled) is None
     assert validate(prefilled, prefill=False) == (
-        "This model does not support assistant message prefill. "
-        "The conversation must end with a user message."
+        "This model does not support assistant message prefill. The conversation must end with a user message."
     )
     assert validate(VALID["a tool loop"], prefill=False) is None
 
@@ -273,10 +269,7 @@ def test_count_tokens_needs_no_max_tokens_and_takes_no_stream() -> None:
     counted = without("max_tokens")
     assert validate(counted, endpoint="count_tokens") is None
     assert validate(counted) == "max_tokens: Field required"
-    assert (
-        validate({**counted, "stream": True}, endpoint="count_tokens")
-        == "stream: Extra inputs are not permitted"
-    )
+    assert validate({**counted, "stream": True}, endpoint="count_tokens") == "stream: Extra inputs are not permitted"
 
 
 def _body_keys(method: Any, *, dropped: set[str]) -> set[str]:

@@ -1,0 +1,389 @@
+"""Token accounting for one run: the API's exact figures as the anchor, local estimates for the rest.
+
+No tokenizer ships for Claude. But each response's usage says exactly how big the prompt was that
+produced it (`input_tokens + cache_read_input_tokens + cache_creation_input_tokens`), and the next
+prompt is that one plus the reply and the tool results, minus whatever trimming left out. So the
+`TokenCounter` keeps the last exact figure (the anchor), calibrates a cheap local estimate on it
+(`scale`: tokens per local unit), counts the reply at its exact `output_tokens`, and estimates only
+the difference. It asks `messages.count_tokens` only when an estimate is too close to the budget to
+tell which side of it the prompt is on; with an anchor that is rare, because the uncertain part is
+only what was added or left out since the last response.
+
+Speed: each message's local size and kind are computed once per message object and memoised by
+`id()` (the memo holds the message, so an id cannot be reused while its entry lives; it keeps the
+latest 100,000). A request then costs a few C-speed passes over the history, never a
+re-serialisation of it. Messages are treated as immutable once sent: replace a dict, do not edit it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import accumulate
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import anthropic
+
+__all__ = [
+    "ASSISTANT",
+    "LOCAL",
+    "MARKED",
+    "PROMPT",
+    "ContextStats",
+    "Estimate",
+    "Facts",
+    "Measure",
+    "TokenCounter",
+    "facts",
+    "local_size",
+    "message_size",
+    "overhead_size",
+]
+
+IMAGE_TOKENS = 1_600  # an image near the 1.15-megapixel cap; a PDF page costs about as much
+_CHARS_PER_TOKEN = 4
+_BLOCK_TOKENS = 3  # framing per content block (its type, ids); calibration absorbs the error
+_MESSAGE_TOKENS = 4  # framing per message (role)
+UNCALIBRATED_ERROR = 0.35
+"""How far off a local estimate may be before any response calibrated it: models from 4.7 on count
+about 30% more tokens than Haiku 4.5 for the same text, so a fixed chars-per-token guess can miss
+by that much."""
+_LEARNED_SCALE: dict[str, float] = {}  # model -> last calibrated scale, the prior of the next run
+_RECENT: OrderedDict[int, tuple[Any, _Anchor]] = OrderedDict()  # id(last anchored message) -> anchor
+_RECENT_LIMIT = 32
+
+PROMPT, ASSISTANT, MARKED = 1, 2, 4  # message flags: a turn-starting user message, an assistant one, has markers
+_SHIFT = 3
+_MEMO: dict[int, tuple[Any, int]] = {}  # id(message) -> (message, size << _SHIFT | flags)
+_MEMO_LIMIT = 100_000
+
+
+def _chars(block: Mapping[str, Any]) -> tuple[int, int]:
+    """(characters, flat tokens) a content block contributes."""
+    kind = block.get("type")
+    if kind == "text":
+        return len(block.get("text") or ""), 0
+    if kind == "tool_use" or kind == "server_tool_use":
+        return len(str(block.get("name", ""))) + len(json.dumps(block.get("input"), ensure_ascii=False)), 0
+    if kind == "tool_result":
+        content = block.get("content")
+        if isinstance(content, str):
+            return len(content), 0
+        chars = flat = 0
+        for inner in content or ():
+            c, f = _chars(inner) if isinstance(inner, Mapping) else (len(str(inner)), 0)
+            chars, flat = chars + c, flat + f
+        return chars, flat
+    if kind == "thinking":
+        return len(block.get("thinking") or ""), 0
+    source = block.get("source")
+    if kind in ("image", "document"):
+        if isinstance(source, Mapping) and source.get("type") == "text":
+            return len(str(source.get("data", ""))), 0
+        return 0, IMAGE_TOKENS
+    return len(json.dumps(block, ensure_ascii=False, default=str)), 0
+
+
+def local_size(content: Any) -> int:
+    """The local estimate, in tokens before calibration, of a string or a list of content blocks."""
+    if isinstance(content, str):
+        return math.ceil(len(content) / _CHARS_PER_TOKEN) + _BLOCK_TOKENS
+    chars = flat = blocks = 0
+    for block in content or ():
+        c, f = _chars(block) if isinstance(block, Mapping) else (len(str(block)), 0)
+        chars, flat, blocks = chars + c, flat + f, blocks + 1
+    return math.ceil(chars / _CHARS_PER_TOKEN) + flat + blocks * _BLOCK_TOKENS
+
+
+def message_size(message: Mapping[str, Any]) -> int:
+    """The local estimate of one message (at least 1)."""
+    return local_size(message.get("content")) + _MESSAGE_TOKENS
+
+
+def overhead_size(params: Mapping[str, Any]) -> int:
+    """The local estimate of everything in a request besides its messages: system prompt and tools."""
+    size = 0
+    system = params.get("system")
+    if system:
+        size += local_size(system)
+    for tool in params.get("tools") or ():
+        size += math.ceil(len(json.dumps(tool, ensure_ascii=False, default=str)) / _CHARS_PER_TOKEN)
+    return size
+
+
+def _flags(message: Mapping[str, Any]) -> int:
+    role, content = message.get("role"), message.get("content")
+    blocks = content if isinstance(content, list) else ()
+    flags = ASSISTANT if role == "assistant" else 0
+    if role == "user" and not any(isinstance(b, Mapping) and b.get("type") == "tool_result" for b in blocks):
+        flags |= PROMPT
+    for block in blocks:
+        nested = block.get("content") if isinstance(block, Mapping) else None
+        if (isinstance(block, Mapping) and block.get("cache_control") is not None) or (
+            isinstance(nested, list) and any(isinstance(b, Mapping) and b.get("cache_control") for b in nested)
+        ):
+            return flags | MARKED
+    return flags
+
+
+def _packed(message: Mapping[str, Any]) -> int:
+    value = message_size(message) << _SHIFT | _flags(message)
+    if len(_MEMO) >= _MEMO_LIMIT:  # keep the newer half
+        for key in list(_MEMO)[: _MEMO_LIMIT // 2]:
+            del _MEMO[key]
+    _MEMO[id(message)] = (message, value)
+    return value
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Per-message facts of a message list: `flags` (PROMPT, ASSISTANT, MARKED) and local sizes."""
+
+    flags: list[int]
+    sizes: list[int]
+    cum: list[int]
+    """`cum[i]` is the local size of the first `i` messages."""
+
+    def size(self, start: int, stop: int) -> int:
+        return self.cum[stop] - self.cum[start]
+
+
+def facts(messages: Sequence[Mapping[str, Any]]) -> Facts:
+    """The facts of `messages`, each message computed once (memoised by identity)."""
+    get = _MEMO.get
+    packed = [entry[1] if (entry := get(id(m))) is not None else _packed(m) for m in messages]
+    sizes = [p >> _SHIFT for p in packed]
+    return Facts([p & 7 for p in packed], sizes, list(accumulate(sizes, initial=0)))
+
+
+class Measure(Protocol):
+    """What trimming and breakpoint placement need: facts, the calibration, exact corrections.
+
+    `TokenCounter` is one (calibrated on the run's responses); `LOCAL` is the uncalibrated default.
+    """
+
+    scale: float
+
+    def facts(self, messages: Sequence[Mapping[str, Any]]) -> Facts: ...
+
+    def correction(self, messages: Sequence[Mapping[str, Any]]) -> int:
+        """Exact minus estimated tokens of the messages known exactly (the last reply)."""
+        ...
+
+
+def _extend(found: Facts, more: Facts) -> Facts:
+    base = found.cum[-1]
+    return Facts(found.flags + more.flags, found.sizes + more.sizes, found.cum + [base + c for c in more.cum[1:]])
+
+
+def sliced(found: Facts, ranges: Sequence[tuple[int, int]]) -> Facts:
+    """The facts of the messages in `ranges` of a list whose facts are `found` (no message looked at)."""
+    flags: list[int] = []
+    sizes: list[int] = []
+    for start, stop in ranges:
+        flags += found.flags[start:stop]
+        sizes += found.sizes[start:stop]
+    return Facts(flags, sizes, list(accumulate(sizes, initial=0)))
+
+
+class _LocalMeasure:
+    scale = 1.0
+
+    def facts(self, messages: Sequence[Mapping[str, Any]]) -> Facts:
+        return facts(messages)
+
+    def correction(self, messages: Sequence[Mapping[str, Any]]) -> int:
+        return 0
+
+
+LOCAL: Measure = _LocalMeasure()
+
+
+class Estimate(int):
+    """A prompt size in tokens that is an estimate; `error` is how far off it may be."""
+
+    error: int
+
+    def __new__(cls, tokens: int, error: int) -> Estimate:
+        value = super().__new__(cls, tokens)
+        value.error = error
+        return value
+
+
+@dataclass(frozen=True)
+class ContextStats:
+    """What the accounting saw over a run (proposed for `RunResult.context`)."""
+
+    context_tokens: int
+    """The exact size of the last prompt sent: input + cache read + cache write tokens."""
+    peak_context_tokens: int
+    count_tokens_calls: int
+    dropped_messages: int = 0
+    """Messages of the history left out of the last request by the memory strategy."""
+
+
+@dataclass(frozen=True)
+class _Anchor:
+    """The last exact prompt size, and the messages it counted (id -> local size)."""
+
+    sizes: dict[int, int]
+    refs: Sequence[Any]  # keeps the ids above valid
+    overhead: int
+    scale: float
+
+
+class TokenCounter:
+    """Token accounting for one run; also the `Measure` that trimming and caching use.
+
+    `margin` is the relative error assumed for the locally estimated part of a prompt once a
+    response has calibrated the estimate: a prompt is counted exactly when the budget lies within
+    that error of the estimate. Before any calibration (no response yet, and none in this process
+    for `model`), the whole estimate is taken as uncertain by `UNCALIBRATED_ERROR`.
+    """
+
+    def __init__(self, *, model: str = "", margin: float = 0.1) -> None:
+        if not 0 <= margin < 1:
+            raise ValueError(f"margin must be in [0, 1), not {margin!r}")
+        self.model, self.margin = model, margin
+        self.scale = _LEARNED_SCALE.get(model, 1.0)
+        self._calibrated = model in _LEARNED_SCALE
+        self._exact: tuple[Any, int] | None = None  # the reply since the anchor, and its output_tokens
+        self._anchor: _Anchor | None = None
+        self._known: dict[int, tuple[Any, int, Any, Facts]] = {}  # id(list) -> (list, len, last item, facts)
+        self.context_tokens = self.peak_context_tokens = self.count_tokens_calls = 0
+
+    def facts(self, messages: Sequence[Mapping[str, Any]]) -> Facts:
+        """The facts of `messages`; a list seen before and only appended to since is extended, not redone."""
+        known = self._known.get(id(messages))
+        n = len(messages)
+        if (
+            known is not None
+            and known[0] is messages
+            and known[1] <= n
+            and (n == 0 or messages[known[1] - 1] is known[2])
+        ):
+            result = known[3] if known[1] == n else _extend(known[3], facts(messages[known[1] :]))
+        else:
+            result = facts(messages)
+        self.remember(messages, result)
+        if self._anchor is None:
+            self._adopt(messages)
+        return result
+
+    def remember(self, messages: Sequence[Mapping[str, Any]], found: Facts) -> None:
+        """Keep `found` as the facts of the list `messages` (trimming hands over its output's)."""
+        if len(self._known) >= 4 and id(messages) not in self._known:
+            self._known.pop(next(iter(self._known)))
+        self._known[id(messages)] = (messages, len(messages), messages[-1] if messages else None, found)
+
+    def correction(self, messages: Sequence[Mapping[str, Any]]) -> int:
+        if self._exact is None:
+            return 0
+        reply, exact = self._exact
+        for message in messages[-3:]:
+            if message is reply:
+                return exact - round(self.scale * message_size(reply))
+        return 0
+
+    def overhead(self, params: Mapping[str, Any]) -> int:
+        """The estimate of the system prompt and tools of `params`, in tokens."""
+        return round(overhead_size(params) * self.scale)
+
+    def estimate(self, params: Mapping[str, Any]) -> Estimate:
+        """The prompt size `params` would have, with the error it may carry."""
+        messages: Sequence[Any] = params.get("messages") or ()
+        found = self.facts(messages)
+        overhead = overhead_size(params)
+        total = round(overhead * self.scale) + round(found.cum[-1] * self.scale) + self.correction(messages)
+        anchor = self._anchor
+        if anchor is None:
+            rate = self.margin if self._calibrated else UNCALIBRATED_ERROR
+            return Estimate(total, math.ceil(rate * total))
+        ids = dict(zip(map(id, messages), found.sizes, strict=True))
+        new = sum(ids[i] for i in ids.keys() - anchor.sizes.keys())
+        if self._exact is not None and id(self._exact[0]) in ids:
+            new -= ids[id(self._exact[0])]
+        gone = sum(anchor.sizes[i] for i in anchor.sizes.keys() - ids.keys())
+        moved = new + gone + abs(overhead - anchor.overhead)
+        return Estimate(total, math.ceil(self.margin * moved * self.scale))
+
+    def _adopt(self, messages: Sequence[Any]) -> None:
+        """Take over the anchor of an earlier run whose last counted message is among the last of
+        `messages`: a run resumed with `history=result.messages` needs no fresh calibration."""
+        for message in reversed(messages[-8:]):
+            entry = _RECENT.get(id(message))
+            if entry is not None and entry[0] is message:
+                self._anchor, self.scale, self._calibrated = entry[1], entry[1].scale, True
+                return
+
+    def needs_exact(self, estimate: int, budget: int) -> bool:
+        """Whether `budget` lies within the estimate's error, so that only `count_tokens` can decide."""
+        error = getattr(estimate, "error", math.ceil(UNCALIBRATED_ERROR * estimate))
+        return abs(estimate - budget) <= error
+
+    async def exact(self, client: anthropic.AsyncAnthropic, params: Mapping[str, Any]) -> int:
+        """Count `params` with `messages.count_tokens` (only the fields it takes); it becomes the anchor."""
+        accepted = _count_fields(client.messages)
+        counted = await client.messages.count_tokens(**{k: v for k, v in params.items() if k in accepted})
+        self.count_tokens_calls += 1
+        self._anchor_at(params, counted.input_tokens)
+        return counted.input_tokens
+
+    def observe(self, params: Mapping[str, Any], usage: Any, reply: Mapping[str, Any] | None = None) -> None:
+        """Record a response: `params` as sent (before cache markers), its usage, and the reply appended.
+
+        `usage` is the SDK's `Usage` (or agentkit's `Usage`); the prompt it reports becomes the anchor.
+        """
+        prompt = _prompt_tokens(usage)
+        self._anchor_at(params, prompt)
+        self.context_tokens = prompt
+        self.peak_context_tokens = max(self.peak_context_tokens, prompt)
+        if reply is not None:
+            self._exact = (reply, int(usage.output_tokens or 0))
+
+    def stats(self, dropped_messages: int = 0) -> ContextStats:
+        return ContextStats(self.context_tokens, self.peak_context_tokens, self.count_tokens_calls, dropped_messages)
+
+    def _anchor_at(self, params: Mapping[str, Any], tokens: int) -> None:
+        messages: Sequence[Any] = params.get("messages") or ()
+        found = self.facts(messages)
+        overhead = overhead_size(params)
+        if found.cum[-1] + overhead > 0 and tokens > 0:
+            self.scale = tokens / (found.cum[-1] + overhead)
+            self._calibrated = True
+            if self.model:
+                _LEARNED_SCALE[self.model] = self.scale
+        anchor = _Anchor(dict(zip(map(id, messages), found.sizes, strict=True)), list(messages), overhead, self.scale)
+        self._anchor, self._exact = anchor, None
+        if messages:
+            _RECENT[id(messages[-1])] = (messages[-1], anchor)
+            _RECENT.move_to_end(id(messages[-1]))
+            while len(_RECENT) > _RECENT_LIMIT:
+                _RECENT.popitem(last=False)
+
+
+def _prompt_tokens(usage: Any) -> int:
+    if hasattr(usage, "prompt_tokens"):  # agentkit.Usage
+        return int(usage.prompt_tokens)
+    return int(
+        (usage.input_tokens or 0)
+        + (getattr(usage, "cache_read_input_tokens", 0) or 0)
+        + (getattr(usage, "cache_creation_input_tokens", 0) or 0)
+    )
+
+
+_COUNT_FIELDS: dict[type, frozenset[str]] = {}
+
+
+def _count_fields(resource: Any) -> frozenset[str]:
+    """The body fields `count_tokens` takes, read from the SDK's signature (not its transport options)."""
+    kind = type(resource)
+    if kind not in _COUNT_FIELDS:
+        parameters = inspect.signature(resource.count_tokens).parameters
+        _COUNT_FIELDS[kind] = frozenset(parameters) - {"extra_headers", "extra_query", "extra_body", "timeout"}
+    return _COUNT_FIELDS[kind]

@@ -1,0 +1,103 @@
+"""Token accounting: exact figures from usage, local estimates only for what changed, few count_tokens calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from agentkit._pipeline.tokens import UNCALIBRATED_ERROR, Estimate, TokenCounter
+from agentkit.testing import MessagesServer, Reply, estimate_tokens
+
+from .histories import answer, conversation, exchange, prompt
+
+pytestmark = pytest.mark.anyio
+
+
+@dataclass
+class Usage:
+    input_tokens: int
+    output_tokens: int = 0
+    cache_read_input_tokens: int | None = None
+    cache_creation_input_tokens: int | None = None
+
+
+def params(messages: list[dict]) -> dict:
+    return {"model": "claude-sonnet-4-6", "max_tokens": 512, "system": "Be kind. " * 100, "messages": messages}
+
+
+async def test_before_any_response_the_whole_estimate_is_uncertain() -> None:
+    counter = TokenCounter(model="a-model-never-seen")
+    estimate = counter.estimate(params(conversation(3)))
+    assert isinstance(estimate, Estimate)
+    assert estimate.error == pytest.approx(UNCALIBRATED_ERROR * estimate, abs=1)
+    assert counter.needs_exact(estimate, int(estimate * 1.2))
+    assert not counter.needs_exact(estimate, int(estimate * 2))
+
+
+async def test_usage_anchors_the_estimate_and_only_the_new_part_is_uncertain() -> None:
+    counter = TokenCounter(model="anchor-test")
+    history = conversation(3)
+    sent = params(history)
+    counter.observe(
+        sent, Usage(input_tokens=1000, cache_read_input_tokens=4000, cache_creation_input_tokens=500, output_tokens=80)
+    )
+    assert counter.context_tokens == 5500
+    assert counter.estimate(sent) == pytest.approx(5500, abs=2)  # calibrated on the exact figure
+    reply = answer(9)
+    counter.observe(sent, Usage(input_tokens=5500, output_tokens=80), reply)
+    grown = params([*history, reply, prompt(10)])
+    estimate = counter.estimate(grown)
+    assert estimate.error < 0.1 * 0.2 * estimate  # only the new prompt is estimated locally
+
+
+async def test_the_reply_counts_at_its_output_tokens() -> None:
+    counter = TokenCounter(model="reply-test")
+    sent = params(conversation(2))
+    reply = answer(1, words=400)
+    counter.observe(sent, Usage(input_tokens=3000), None)
+    without = counter.estimate(params([*sent["messages"], reply]))
+    counter.observe(sent, Usage(input_tokens=3000, output_tokens=7), reply)
+    with_exact = counter.estimate(params([*sent["messages"], reply]))
+    assert with_exact < without  # 400 words estimated locally, 7 tokens in fact
+    assert with_exact == pytest.approx(3000 + 7, abs=2)
+
+
+async def test_dropping_messages_is_uncertain_in_proportion_to_what_was_dropped() -> None:
+    counter = TokenCounter(model="drop-test")
+    history = conversation(10)
+    counter.observe(params(history), Usage(input_tokens=20_000))
+    trimmed = counter.estimate(params(history[20:]))
+    assert trimmed < 20_000
+    assert 0 < trimmed.error <= 0.1 * (20_000 - trimmed) + 2
+
+
+async def test_exact_counts_send_only_the_fields_count_tokens_takes(messages_server: MessagesServer) -> None:
+    counter = TokenCounter(model="claude-sonnet-4-6")
+    body = {**params(conversation(2)), "metadata": {"user_id": "u1"}, "temperature": 0.5, "stop_sequences": ["X"]}
+    counted = await counter.exact(messages_server.client(), body)
+    assert counted == estimate_tokens(body)
+    assert counter.count_tokens_calls == 1
+    assert set(messages_server.count_requests[0].body) == {"model", "messages", "system"}
+    assert counter.estimate(body) == pytest.approx(counted, abs=2)  # the count is the new anchor
+
+
+async def test_a_new_run_resuming_the_history_adopts_the_last_anchor(messages_server: MessagesServer) -> None:
+    messages_server.script(Reply.text("Done."))
+    first = TokenCounter(model="claude-sonnet-4-6")
+    history = [prompt(0), *exchange("a")]
+    sent = params(history)
+    response = await messages_server.client().messages.create(**sent)
+    reply = {"role": "assistant", "content": [b.to_dict() for b in response.content]}
+    first.observe(sent, response.usage, reply)
+    second = TokenCounter(model="claude-sonnet-4-6")  # the next run: a new counter, the same messages
+    resumed = params([*history, reply, prompt(1)])
+    estimate = second.estimate(resumed)
+    assert second.scale == first.scale
+    assert estimate.error < 0.02 * estimate  # not UNCALIBRATED_ERROR * estimate: only the new part
+    assert estimate == pytest.approx(estimate_tokens(resumed), rel=0.05)
+
+
+async def test_a_margin_outside_zero_to_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="margin"):
+        TokenCounter(margin=1.5)
