@@ -45,7 +45,17 @@ async def begin_run(
     from ._pipeline.build import user_message
 
     def start(messages: list[MessageParam], checkpoint: Any = None) -> RunInput:
-        return RunInput(agent, client, messages, variables, deps, output, stream=stream, checkpoint=checkpoint)
+        return RunInput(
+            agent,
+            client,
+            messages,
+            variables,
+            deps,
+            output,
+            stream=stream,
+            checkpoint=checkpoint,
+            conversation_id=session,
+        )
 
     if session is None:
         if prompt is None:

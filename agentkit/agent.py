@@ -7,6 +7,7 @@ An agent is configured two ways that give the same object: class attributes on a
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from ._pipeline.cache import CacheMode, CacheTTL
     from ._pipeline.trim import Pinned
     from .sessions import SessionStore
+    from .telemetry import TelemetrySettings
     from .usage import UsageLimits
 
 T = TypeVar("T")
@@ -80,6 +82,7 @@ class Agent:
     cache_ttl: CacheTTL = "5m"
     usage_limits: UsageLimits | None = None
     session_store: SessionStore | None = None
+    telemetry: TelemetrySettings | None = None
     client: anthropic.AsyncAnthropic | None = None
 
     _method_tools: ClassVar[dict[str, Tool]] = {}
@@ -121,6 +124,8 @@ class Agent:
         cache_ttl: CacheTTL | None = None,
         usage_limits: UsageLimits | None = None,
         session_store: SessionStore | None = None,
+        telemetry: TelemetrySettings | None = None,
+        capture_content: bool | None = None,
         client: anthropic.AsyncAnthropic | None = None,
     ) -> None:
         cls = type(self)
@@ -155,6 +160,12 @@ class Agent:
             raise ConfigurationError(f"Agent {self.name!r}: cache must be 'auto' or 'off', cache_ttl '5m' or '1h'")
         self.usage_limits: UsageLimits | None = pick(usage_limits, cls.usage_limits)
         self.session_store: SessionStore | None = pick(session_store, cls.session_store)
+        self.telemetry: TelemetrySettings | None = pick(telemetry, cls.telemetry)
+        if capture_content is not None:  # the shortcut for the one telemetry setting most runs change
+            from .telemetry import TelemetrySettings
+
+            base = self.telemetry or TelemetrySettings()
+            self.telemetry = dataclasses.replace(base, capture_content=capture_content)
         self.client = pick(client, cls.client)
         self._owns_client = self.client is None
         if not self.model:

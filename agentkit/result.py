@@ -35,6 +35,8 @@ class RunResult(Generic[OutputT]):
     thinking: str = ""
     context: ContextStats | None = None
     """The prompt sizes the run saw and what memory left out (`context_tokens`, `count_tokens_calls`...)."""
+    trace_id: str | None = None
+    """The run's trace id, to find it in a tracing backend; None when no tracer is configured."""
 
     def __repr__(self) -> str:
         return (

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from anthropic.types import Message, MessageParam
 
     from ..agent import Agent
+    from ..telemetry import RunTelemetry
 
 
 @dataclass(frozen=True)
@@ -61,11 +62,37 @@ class RunInput:
     output: OutputSpec[Any] | None
     stream: bool = False
     checkpoint: Callable[[list[MessageParam]], Awaitable[None]] | None = None
+    conversation_id: str | None = None
 
 
 async def run_events(run: RunInput) -> AsyncGenerator[RunEvent, None]:
-    """Drive one run to its end, yielding what happens; the last event is `RunFinished`."""
-    agent, output = run.agent, run.output
+    """Drive one run to its end, yielding what happens; the last event is `RunFinished`.
+
+    The run is one `invoke_agent` span; it ends however the run does (result, error, cancel, close).
+    """
+    from ..telemetry import RunTelemetry
+
+    run_id = uuid.uuid4().hex
+    agent = run.agent
+    tel = RunTelemetry(
+        agent_name=agent.name,
+        model=agent.model,
+        run_id=run_id,
+        conversation_id=run.conversation_id or run_id,
+        client=run.client,
+        settings=agent.telemetry,
+    )
+    with tel:
+        async with aclosing(_turns(run, tel)) as events:
+            async for event in events:
+                if isinstance(event, RunFinished):
+                    event.result.trace_id = tel.trace_id
+                    tel.finish(event.result)  # before the yield: `run()` stops reading after it
+                yield event
+
+
+async def _turns(run: RunInput, tel: RunTelemetry) -> AsyncGenerator[RunEvent, None]:
+    agent, output, client = run.agent, run.output, tel.client
     system = render_system(agent.system_prompt, run.variables, output, thinking=agent.thinking is not None)
     messages = run.messages
     save = run.checkpoint or _no_checkpoint
@@ -74,7 +101,7 @@ async def run_events(run: RunInput) -> AsyncGenerator[RunEvent, None]:
     counter = TokenCounter(model=agent.model)
     turn_start = max((i for i, m in enumerate(messages) if is_prompt(m)), default=0)
     dropped = 0
-    ctx = RunContext(deps=run.deps, agent=agent, usage=usage, messages=messages, run_id=uuid.uuid4().hex, turn=0)
+    ctx = RunContext(deps=run.deps, agent=agent, usage=usage, messages=messages, run_id=tel.run_id, turn=0)
     attempts: list[OutputAttempt] = []
     thoughts: list[str] = []
 
@@ -83,12 +110,14 @@ async def run_events(run: RunInput) -> AsyncGenerator[RunEvent, None]:
         try:
             params = build_params(agent, system, messages, output)
             params, dropped = await fit_to_budget(
-                run.client, params, messages, agent=agent, counter=counter, turn_start=turn_start, usage=usage
+                client, params, messages, agent=agent, counter=counter, turn_start=turn_start, usage=usage
             )
             if agent.usage_limits is not None:
                 params = _within_limits(agent.usage_limits, params, usage, counter.estimate(params))
             sent = place_breakpoints(params, mode=agent.cache, ttl=agent.cache_ttl, measure=counter)
-            turn_items = complete(run.client, sent, stream=run.stream, max_continuations=agent.max_continuations)
+            turn_items = complete(
+                client, sent, stream=run.stream, max_continuations=agent.max_continuations, tel=tel, turn=turn
+            )
             async with aclosing(turn_items):
                 async for item in turn_items:
                     if isinstance(item, Answer):
@@ -116,7 +145,7 @@ async def run_events(run: RunInput) -> AsyncGenerator[RunEvent, None]:
         for call in verdict.calls:
             yield call
         try:
-            results = await run_tools(verdict.calls, agent.toolset, dataclasses.replace(ctx, turn=turn))
+            results = await run_tools(verdict.calls, agent.toolset, dataclasses.replace(ctx, turn=turn), tel)
         except anyio.get_cancelled_exc_class():
             # Answer every call, so the history the caller keeps (and the session) stays valid.
             cancelled = {c.id: ToolResult(_CANCELLED, is_error=True) for c in verdict.calls}

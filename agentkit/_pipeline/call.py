@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import inspect
 import random
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import asynccontextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
 import anthropic
 import anyio
 import httpx2
-import structlog
 
 from ..errors import APIError
 from ..result import Retrying, StreamDelta, TextDelta, ThinkingDelta, ToolCallStarted
@@ -23,17 +23,19 @@ from ..result import Retrying, StreamDelta, TextDelta, ThinkingDelta, ToolCallSt
 if TYPE_CHECKING:
     from anthropic.types import Message, MessageParam
 
+    from ..telemetry import ModelCall, RunTelemetry
+
 # The SDK refuses a non-streaming request that may run past 10 minutes (an hour per 128k tokens),
 # so larger answers are streamed even when the caller did not ask for deltas.
 _NON_STREAMING_MAX_TOKENS = 21_333
-log = structlog.get_logger("agentkit")
 
 
 async def request(
-    client: anthropic.AsyncAnthropic, params: dict[str, Any], *, stream: bool
+    client: anthropic.AsyncAnthropic, params: dict[str, Any], *, stream: bool, tel: RunTelemetry, turn: int
 ) -> AsyncGenerator[StreamDelta | Retrying | Message, None]:
     """Send one request; when streaming, yield deltas as they arrive. The last item is the `Message`.
 
+    Each attempt is one `chat` span, current only while the request is sent (never across a yield).
     The SDK retries a failed request, but not a stream that breaks after its headers (a cut
     connection, or an `event: error` such as `overloaded_error`). Those are retried here as a
     whole, as often as the client's `max_retries`; a `Retrying` event tells a stream consumer to
@@ -44,26 +46,49 @@ async def request(
     kwargs, extra_body = _split_params(params, beta=beta)
     if extra_body:
         kwargs["extra_body"] = {**kwargs.get("extra_body", {}), **extra_body}
+    streamed = stream or params["max_tokens"] > _NON_STREAMING_MAX_TOKENS
     attempt = 0
     while True:
         try:
-            if not stream and params["max_tokens"] <= _NON_STREAMING_MAX_TOKENS:
-                yield cast("Message", await api.create(**kwargs))
-                return
-            async with api.stream(**kwargs) as events:
-                async for event in events:
-                    delta = _delta(event) if stream else None
-                    if delta is not None:
-                        yield delta
-                yield await events.get_final_message()
+            with tel.model_call(params, turn=turn, stream=streamed) as call:
+                headers = {**kwargs.get("extra_headers", {}), **call.trace_headers()}
+                if not streamed:
+                    with call.activated():
+                        raw = await api.with_raw_response.create(**kwargs, extra_headers=headers)
+                    message = cast("Message", await raw.parse())
+                    call.response(message, retries=raw.retries_taken)
+                else:
+                    async with _opened(api.stream(**kwargs, extra_headers=headers), call) as events:
+                        async for event in events:
+                            call.first_chunk()
+                            delta = _delta(event) if stream else None
+                            if delta is not None:
+                                yield delta
+                        message = await events.get_final_message()
+                    call.response(message, request_id=events.response.headers.get("request-id"))
+            yield message
             return
         except (anthropic.APIStatusError, anthropic.APIConnectionError, httpx2.TransportError) as exc:
             if not _broken_stream(exc) or attempt >= client.max_retries:
                 raise _api_error(exc) from exc
             attempt += 1
-            log.warning("stream_broken_retrying", attempt=attempt, error=str(exc))
+            tel.emit("warning", "stream_broken_retrying", turn=turn, attempt=attempt, error=str(exc))
             yield Retrying(f"the response stream broke ({type(exc).__name__}); retrying the request")
             await anyio.sleep(min(0.5 * 2 ** (attempt - 1), 8.0) * (0.75 + random.random() / 4))
+
+
+@asynccontextmanager
+async def _opened(manager: Any, call: ModelCall) -> AsyncIterator[Any]:
+    """`async with manager as events`, with the chat span current only while the request is sent."""
+    with call.activated():
+        events = await manager.__aenter__()
+    try:
+        yield events
+    except BaseException as exc:
+        if not await manager.__aexit__(type(exc), exc, exc.__traceback__):
+            raise
+    else:
+        await manager.__aexit__(None, None, None)
 
 
 def assistant_message(response: Message) -> MessageParam | None:

@@ -15,8 +15,6 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-import structlog
-
 from ..errors import APIError, MaxTokensReached
 from ..result import Retrying, StreamDelta, TextDelta, ThinkingDelta, ToolCallStarted
 from ..usage import Usage
@@ -26,6 +24,8 @@ if TYPE_CHECKING:
     import anthropic
     from anthropic.types import Message, MessageParam
 
+    from ..telemetry import RunTelemetry
+
 CONTINUE_PROMPT = (
     "Your answer was cut off by the output limit. Continue exactly where it stopped: "
     "no preamble, do not repeat anything."
@@ -33,7 +33,6 @@ CONTINUE_PROMPT = (
 _FALLBACK_OUTPUT_LIMIT = 64_000
 _output_limits: dict[tuple[str, str], int] = {}
 _no_prefill: set[tuple[str, str]] = set()
-log = structlog.get_logger("agentkit")
 
 
 @dataclass(frozen=True)
@@ -51,6 +50,8 @@ async def complete(
     *,
     stream: bool,
     max_continuations: int,
+    tel: RunTelemetry,
+    turn: int,
 ) -> AsyncGenerator[StreamDelta | Retrying | Answer, None]:
     """Call the model until its turn is whole; yield stream deltas, then one `Answer`."""
     usage = Usage()
@@ -62,7 +63,7 @@ async def complete(
         held = _HeldWhitespace()
         response: Message | None = None
         try:
-            async with aclosing(request(client, sent, stream=stream)) as items:
+            async with aclosing(request(client, sent, stream=stream, tel=tel, turn=turn)) as items:
                 async for item in items:
                     if isinstance(item, TextDelta):
                         if shown := held.feed(item.text):
@@ -87,7 +88,7 @@ async def complete(
             yield TextDelta(held.text)
 
         if cut and any(block.type == "tool_use" for block in response.content):
-            sent = await _more_room(client, sent, usage, partial)
+            sent = await _more_room(client, sent, usage, partial, tel)
             yield Retrying(f"max_tokens cut a tool call; redoing the turn with max_tokens={sent['max_tokens']}")
             continue
         text = partial + "".join(b.text for b in response.content if b.type == "text")
@@ -106,7 +107,7 @@ async def complete(
         partial = text.rstrip()
         thinking += [b for b in response.content if b.type in ("thinking", "redacted_thinking")]
         prefill = not _thinking_enabled(params) and _key(client, params) not in _no_prefill
-        log.info("continuing_past_max_tokens", continuation=continuations, prefill=prefill)
+        tel.emit("info", "continuing_past_max_tokens", turn=turn, continuation=continuations, prefill=prefill)
         sent = _continue_with(params, partial, thinking, prefill=prefill)
 
 
@@ -130,7 +131,7 @@ def _stitched(last: Message, text: str, thinking: list[Any]) -> Message:
 
 
 async def _more_room(
-    client: anthropic.AsyncAnthropic, sent: dict[str, Any], usage: Usage, partial: str
+    client: anthropic.AsyncAnthropic, sent: dict[str, Any], usage: Usage, partial: str, tel: RunTelemetry
 ) -> dict[str, Any]:
     """The same request with a larger `max_tokens`, since a tool call was cut and must not run."""
     limit = await _output_limit(client, sent["model"])
@@ -142,7 +143,7 @@ async def _more_room(
             usage=usage,
         )
     larger = min(current * 2, limit)
-    log.warning("tool_call_cut_at_max_tokens", max_tokens=current, retry_max_tokens=larger)
+    tel.emit("warning", "tool_call_cut_at_max_tokens", max_tokens=current, retry_max_tokens=larger)
     return {**sent, "max_tokens": larger}
 
 

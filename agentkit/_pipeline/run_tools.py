@@ -16,6 +16,7 @@ from ..result import ToolCallReady
 from ..tools import Tool, ToolResult
 
 if TYPE_CHECKING:
+    from ..telemetry import RunTelemetry
     from ..tools import RunContext
 
 
@@ -25,13 +26,18 @@ def tool_calls(content: Sequence[Any]) -> list[ToolCallReady]:
 
 
 async def run_tools(
-    calls: Sequence[ToolCallReady], tools: Mapping[str, Tool], ctx: RunContext[Any]
+    calls: Sequence[ToolCallReady], tools: Mapping[str, Tool], ctx: RunContext[Any], tel: RunTelemetry
 ) -> list[ToolResult]:
-    """Run every call at once (sync tools in worker threads); results in the order of the calls."""
+    """Run every call at once (sync tools in worker threads); results in the order of the calls.
+
+    Each call is an `execute_tool` span, current while the tool runs, so spans a tool makes nest in it.
+    """
     results: list[ToolResult] = [ToolResult("")] * len(calls)
 
     async def run_one(index: int, call: ToolCallReady) -> None:
-        results[index] = await _run_call(call, tools, dataclasses.replace(ctx, tool_call_id=call.id))
+        with tel.tool_call(call.id, call.name, call.input, turn=ctx.turn) as span:
+            results[index] = await _run_call(call, tools, dataclasses.replace(ctx, tool_call_id=call.id))
+            span.result(results[index].content, results[index].is_error)
 
     if len(calls) == 1:
         await run_one(0, calls[0])
