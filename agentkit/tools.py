@@ -212,7 +212,7 @@ class Tool:
         return self._to_result(value)
 
     def _failed(self, exc: Exception) -> ToolResult:
-        _logger().warning("tool_failed", tool=self.name, exc_info=True)  # called in `except`
+        _warn("tool_failed", tool=self.name, exc_info=True)  # called in `except`
         detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         return ToolResult(f"Tool '{self.name}' failed: {detail}", is_error=True)
 
@@ -251,7 +251,7 @@ class Tool:
                 return ToolResult(value.model_dump_json())
             return ToolResult(_any_adapter().dump_json(value).decode())
         except (PydanticSerializationError, ValueError, TypeError):
-            _logger().warning("tool_result_unserialisable", tool=self.name, type=type(value).__name__)
+            _warn("tool_result_unserialisable", tool=self.name, type=type(value).__name__)
             return ToolResult(
                 f"Tool '{self.name}' returned a {type(value).__name__} that cannot be serialised to JSON; "
                 "return str, a pydantic model, or JSON-able data.",
@@ -292,11 +292,14 @@ def _any_adapter() -> TypeAdapter[Any]:
 
 
 @functools.cache
-def _logger() -> Any:
-    """structlog is imported on the first failure: it costs ~50 ms, and most imports never log."""
-    import structlog
+def _warn(event: str, **fields: Any) -> None:
+    """Log through structlog once the application has configured it: a library must not print."""
+    from ._telemetry._logging import enabled
 
-    return structlog.get_logger("agentkit.tools")
+    if enabled():
+        import structlog
+
+        structlog.get_logger("agentkit.tools").warning(event, **fields)
 
 
 def _is_content_block(value: Any) -> bool:

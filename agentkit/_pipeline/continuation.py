@@ -96,7 +96,7 @@ async def complete(
             stitched = _stitched(response, text, thinking) if continuations else response
             yield Answer(stitched, assistant_message(stitched), usage)
             return
-        if continuations == max_continuations or not text.strip():
+        if continuations == max_continuations:
             raise MaxTokensReached(
                 f"The answer was still cut at max_tokens={params['max_tokens']} after "
                 f"{continuations} continuation(s); raise max_tokens or max_continuations",
@@ -108,7 +108,8 @@ async def complete(
         thinking += [b for b in response.content if b.type in ("thinking", "redacted_thinking")]
         prefill = not _thinking_enabled(params) and _key(client, params) not in _no_prefill
         tel.emit("info", "continuing_past_max_tokens", turn=turn, continuation=continuations, prefill=prefill)
-        sent = _continue_with(params, partial, thinking, prefill=prefill)
+        # Nothing but whitespace so far: there is nothing to continue, so ask again from the start.
+        sent = _continue_with(params, partial, thinking, prefill=prefill) if partial else params
 
 
 def _continue_with(params: dict[str, Any], partial: str, thinking: list[Any], *, prefill: bool) -> dict[str, Any]:
