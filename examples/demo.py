@@ -11,12 +11,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import extraction
 import support
+import tracing
 import weather
 import yaml_agent
 
 
 async def main() -> None:
-    for example in (weather, support, extraction, yaml_agent):
+    for example in (weather, support, extraction, yaml_agent, tracing):
         await example.main()
 
 

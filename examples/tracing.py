@@ -1,6 +1,7 @@
-"""Tracing: the weather agent's run as OpenTelemetry spans and metrics, with structlog events.
+"""A traced workflow: a trip planner that asks the weather agent (an agent used as a tool), as one
+trace tree of OpenTelemetry spans, with metrics and structlog events.
 
-Run it: `python examples/tracing.py` (offline without ANTHROPIC_API_KEY). The agent needs no
+Run it: `python examples/tracing.py` (offline without ANTHROPIC_API_KEY). The agents need no
 tracing code: registering an OpenTelemetry SDK is enough. Spans print as a tree when the run ends;
 with OTEL_EXPORTER_OTLP_ENDPOINT set (e.g. http://localhost:4318) they and the metrics also go to
 that collector (`pip install opentelemetry-exporter-otlp`). Set
@@ -28,14 +29,20 @@ from opentelemetry.sdk.trace.export import (
     SpanExportResult,
 )
 
+from agentkit import Agent
 from agentkit.telemetry import configure_logging
+from agentkit.testing import Reply, Request, tool_use
 
 try:
     from _runner import model_client
-    from weather import scripted_model, weather_agent
+    from weather import scripted_model as weather_model
+    from weather import weather_agent
 except ImportError:  # imported as examples.tracing
     from examples._runner import model_client
-    from examples.weather import scripted_model, weather_agent
+    from examples.weather import scripted_model as weather_model
+    from examples.weather import weather_agent
+
+PLANNER = "You plan trips. Ask the weather agent before you advise on what to pack."
 
 SHOWN = ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "gen_ai.response.finish_reasons", "error.type")
 
@@ -110,17 +117,35 @@ def set_up_opentelemetry() -> tuple[TracerProvider, MeterProvider]:
     return tracer_provider, meter_provider
 
 
+def planner_agent(weather: Agent) -> Agent:
+    """The trip planner: its one tool is the weather agent itself."""
+    ask_weather = weather.as_tool(description="Ask the weather agent about the current weather in cities.")
+    return Agent(name="trip_planner", model="claude-sonnet-4-6", system=PLANNER, tools=[ask_weather])
+
+
+def scripted_model(request: Request) -> Reply:
+    """Offline stand-in for Claude, playing both agents (told apart by their system prompts)."""
+    if request.system != PLANNER:
+        return weather_model(request)
+    if not request.tool_results:
+        return Reply(content=[tool_use("weather", {"prompt": "What's the weather in Paris and Oslo?"})])
+    return Reply.text(f"Pack for this weather: {request.tool_results[0]['content']}")
+
+
 async def main() -> None:
     tracer_provider, meter_provider = set_up_opentelemetry()
     configure_logging()  # structlog events with trace and span ids, on stderr
-    tracer = trace.get_tracer("weather-service")
+    tracer = trace.get_tracer("trip-service")
     try:
         with model_client(scripted_model) as client:
-            agent = weather_agent()
-            agent.client = client
-            # The application's own span: the agent's run becomes its child.
-            with tracer.start_as_current_span("GET /forecast"):
-                result = await agent.run("What's the weather in Paris and Oslo?", vars={"today": datetime.date.today()})
+            weather = weather_agent()
+            weather.client = client
+            weather.vars = {"today": datetime.date.today()}
+            planner = planner_agent(weather)
+            planner.client = client
+            # The application's own span: the planner's run, and the weather agent's inside it, are its children.
+            with tracer.start_as_current_span("POST /trips"):
+                result = await planner.run("I'm off to Paris, then Oslo. What should I pack?")
             print(f"output: {result.output!r}")
     finally:
         tracer_provider.shutdown()  # flushes: the tree prints here

@@ -35,12 +35,19 @@ def test_the_demo_shows_the_whole_loop_offline() -> None:
     assert "usage: 2 requests" in out
     assert "- order_id: String should match pattern" in out  # the extraction's validation retry
     assert "output: Ticket(order_id='A-1001', product='kettle'" in out
-
-
-def test_the_yaml_agent_runs_through_the_cli_offline() -> None:
-    out = run_example("yaml_agent.py")
+    # The YAML agent, run by the CLI.
     assert "$ agentkit validate examples/agents/support.yaml" in out
     assert "examples/agents/support.yaml: ok (agent 'support', model claude-haiku-4-5, tools: order_status" in out
     assert '-> order_status({"order_id": "A-1002"})' in out  # the tool call, shown by --verbose
     assert "Your order is out for delivery today." in out
     assert "A kettle can be returned within 60 days" in out  # the prompt piped on stdin
+    # The traced workflow: the weather agent's run nests inside the planner's tool call, in one tree.
+    tree = out[out.index("=== spans ===") :].splitlines()
+    assert [line.split()[0:2] for line in tree[1:5]] == [
+        ["POST", "/trips"],
+        ["invoke_agent", "trip_planner"],
+        ["chat", "claude-sonnet-4-6"],
+        ["execute_tool", "weather"],
+    ]
+    assert tree[5].split()[:2] == ["invoke_agent", "weather"]
+    assert tree[5].index("invoke_agent") > tree[4].index("execute_tool")  # indented: a child
