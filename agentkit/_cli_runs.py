@@ -60,7 +60,9 @@ def print_usage(usage: Usage) -> None:
     click.secho(line, err=True, dim=True)
 
 
-def chat_loop(agent: Agent, variables: dict[str, Any], stdin: IO[str], *, progress: bool) -> None:
+def chat_loop(
+    agent: Agent, variables: dict[str, Any], stdin: IO[str], *, progress: bool, session: str | None = None
+) -> None:
     """Read a prompt per line and answer it, the history carried from turn to turn.
 
     The agent runs on an event loop in a background thread (a blocking portal) while this thread
@@ -79,17 +81,20 @@ def chat_loop(agent: Agent, variables: dict[str, Any], stdin: IO[str], *, progre
                 if not line or line.strip() in ("/exit", "/quit"):
                     break
                 if line.strip():
-                    history = portal.call(_turn, agent, line.strip(), variables, history, progress)
+                    history = portal.call(_turn, agent, line.strip(), variables, history, progress, session)
         finally:
             portal.call(agent.aclose)
 
 
 async def _turn(
-    agent: Agent, prompt: str, variables: dict[str, Any], history: Sequence[Any], progress: bool
+    agent: Agent, prompt: str, variables: dict[str, Any], history: Sequence[Any], progress: bool, session: str | None
 ) -> Sequence[Any]:
-    """One exchange; a failed run is reported and the conversation goes on from its valid history."""
+    """One exchange; a failed run is reported and the conversation goes on from its valid history.
+
+    With a session the store keeps the history, so none is passed along.
+    """
     try:
-        async with agent.stream(prompt, vars=variables, history=history) as run:
+        async with agent.stream(prompt, vars=variables, history=None if session else history, session=session) as run:
             await print_events(run, text=True, progress=progress)
             result: RunResult[Any] | None = run.result
     except RunError as exc:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 RUN_FAILED = 1
 BAD_SPEC = 2
+INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 
 @click.group(name="agentkit", context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,6 +41,11 @@ _var_option = click.option(
     metavar="KEY=VALUE",
     help="Set a template variable (over the spec's vars); repeatable.",
 )
+_session_option = click.option(
+    "--session",
+    metavar="ID",
+    help="Keep the conversation in a durable session (saved after every turn; $AGENTKIT_SESSIONS).",
+)
 _verbose_option = click.option(
     "--verbose/--quiet",
     "-v/-q",
@@ -55,6 +61,7 @@ _verbose_option = click.option(
 @click.option("--model", "-m", help="Use this model instead of the spec's.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON: output, messages, usage, ...")
 @click.option("--stream", is_flag=True, help="Print the answer's text as it arrives.")
+@_session_option
 @_verbose_option
 def run(
     spec: str,
@@ -63,6 +70,7 @@ def run(
     model: str | None,
     as_json: bool,
     stream: bool,
+    session: str | None,
     verbose: bool | None,
 ) -> None:
     """Run an agent once on a prompt.
@@ -83,9 +91,16 @@ def run(
 
     progress = _show_progress(verbose)
     try:
-        result = anyio.run(_run_once, agent, text, variables, stream, progress)
+        result = anyio.run(_run_once, agent, text, variables, stream, progress, session)
     except RunError as exc:
         _fail(f"Error: {type(exc).__name__}: {exc}", RUN_FAILED)
+    except KeyboardInterrupt:
+        kept = f"; session {session!r} keeps every completed turn" if session else ""
+        click.echo(f"Interrupted{kept}", err=True)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # A sync tool still sleeping in a worker thread cannot be stopped, and would hold the exit.
+        os._exit(INTERRUPTED)
     if as_json:
         click.echo(result_json(result))
     elif not stream or not isinstance(result.output, str):
@@ -98,8 +113,9 @@ def run(
 @click.argument("spec", type=click.Path(dir_okay=False))
 @_var_option
 @click.option("--model", "-m", help="Use this model instead of the spec's.")
+@_session_option
 @_verbose_option
-def chat(spec: str, var_items: tuple[str, ...], model: str | None, verbose: bool | None) -> None:
+def chat(spec: str, var_items: tuple[str, ...], model: str | None, session: str | None, verbose: bool | None) -> None:
     """Chat with an agent, one prompt per line.
 
     Reads prompts from stdin, a line each, and answers each with the whole conversation so far
@@ -109,7 +125,7 @@ def chat(spec: str, var_items: tuple[str, ...], model: str | None, verbose: bool
     agent = _agent(spec, variables, model=model)
     from ._cli_runs import chat_loop
 
-    chat_loop(agent, variables, sys.stdin, progress=_show_progress(verbose))
+    chat_loop(agent, variables, sys.stdin, progress=_show_progress(verbose), session=session)
 
 
 @main.command()
@@ -206,12 +222,12 @@ def _show_progress(verbose: bool | None) -> bool:
 
 
 async def _run_once(
-    agent: Agent, prompt: str, variables: dict[str, str], stream: bool, progress: bool
+    agent: Agent, prompt: str, variables: dict[str, str], stream: bool, progress: bool, session: str | None
 ) -> RunResult[Any]:
     from ._cli_runs import print_events
 
     try:
-        async with agent.stream(prompt, vars=variables) as run:
+        async with agent.stream(prompt, vars=variables, session=session) as run:
             await print_events(run, text=stream, progress=progress)
             assert run.result is not None
             return run.result
