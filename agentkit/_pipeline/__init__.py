@@ -148,8 +148,11 @@ async def _turns(run: RunInput, tel: RunTelemetry) -> AsyncGenerator[RunEvent, N
             results = await run_tools(verdict.calls, agent.toolset, dataclasses.replace(ctx, turn=turn), tel)
         except anyio.get_cancelled_exc_class():
             # Answer every call, so the history the caller keeps (and the session) stays valid.
-            cancelled = {c.id: ToolResult(_CANCELLED, is_error=True) for c in verdict.calls}
-            messages.append(_user_reply(calls, cancelled, verdict) or _empty_turn())
+            cancelled = _user_reply(
+                calls, {c.id: ToolResult(_CANCELLED, is_error=True) for c in verdict.calls}, verdict
+            )
+            if cancelled is not None:
+                messages.append(cancelled)
             with anyio.CancelScope(shield=True):
                 await save(messages)
             raise
@@ -194,10 +197,6 @@ _CANCELLED = "Cancelled: the run was stopped before this tool finished."
 
 async def _no_checkpoint(messages: list[MessageParam]) -> None:
     return None
-
-
-def _empty_turn() -> MessageParam:  # pragma: no cover - a response always has a call to answer here
-    return cast("MessageParam", {"role": "user", "content": "(cancelled)"})
 
 
 def _within_limits(limits: UsageLimits, params: dict[str, Any], usage: Usage, prompt: int) -> dict[str, Any]:
