@@ -21,7 +21,7 @@ from agentkit.cli import main
 from agentkit.testing import MessagesServer, Reply, tool_use
 
 if TYPE_CHECKING:
-    from conftest import Files  # the fixtures' types (each test folder has its conftest)
+    from conftest import Files  # the fixture's type (tests/conftest.py)
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "yaml.md"
 HELP_BLOCK = re.compile(r"^```text\n\$ (agentkit [^\n]*--help)\n(.*?)^```\n", re.S | re.M)

@@ -10,7 +10,7 @@ from agentkit import ConfigurationError, SpecError, load_agent
 from agentkit.spec import load_spec
 
 if TYPE_CHECKING:
-    from conftest import Files  # the fixtures' types (each test folder has its conftest)
+    from conftest import Files  # the fixture's type (tests/conftest.py)
 
 SHOP_TOOLS = '''
 def lookup(order_id: str) -> str:

@@ -11,7 +11,7 @@ from agentkit.spec import load_spec, spec_json_schema
 from agentkit.testing import MessagesServer, Reply, tool_use
 
 if TYPE_CHECKING:
-    from conftest import Files  # the fixtures' types (each test folder has its conftest)
+    from conftest import Files  # the fixture's type (tests/conftest.py)
 
 TOOLS = '''
 def order_status(order_id: str) -> str:
