@@ -31,7 +31,7 @@ $(VENV)/.installed-docs: $(STAMP)
 	touch $@
 
 docs: $(VENV)/.installed-docs
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict  # not --quiet: it hides the warnings --strict counts
 
 # The benchmarks of docs/performance.md (a few minutes); `$(BIN)/python -m bench --quick` for a short run.
 $(VENV)/.installed-bench: $(STAMP)
