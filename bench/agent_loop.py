@@ -1,0 +1,310 @@
+"""One agent task on agentkit, a hand-written raw SDK loop (the floor), the SDK's tool runner and pydantic-ai.
+
+    .venv/bin/python -m bench.agent_loop                      # the figures docs/performance.md quotes
+    .venv/bin/python -m bench.agent_loop --quick              # smaller sizes, ~15 s
+    .venv/bin/python -m bench.agent_loop --runs 500 --concurrency 100,1000,2000
+    .venv/bin/python -m bench.agent_loop --profile agentkit   # cProfile of one contender's runs
+
+The task (`bench/task.py`): three model calls, three tool calls, two of them in parallel in the first
+turn. Every contender talks to the same offline `MessagesServer` through the SDK's pooled
+`AsyncAnthropic` client, in one process, and the contenders take turns (round-robin, the order
+rotated each round) so that a noisy machine slows them all alike.
+
+The server runs in a subprocess, not in a thread of this one: then `time.process_time()` is the
+contenders' CPU alone (SDK, HTTP, JSON, the framework; the server's validation and token accounting
+would otherwise be a large and uneven share of it), the server does not compete with them for the
+GIL, and on a 2-core machine it has a core of its own, as a remote API would.
+
+Printed per contender: time per run (median and quartiles) and its ratio to the floor (the median of
+per-round ratios), CPU per model call, the peak of Python allocations during a run (tracemalloc,
+measured in separate runs since tracing slows them), and with `--latency` (100 ms) on every model
+call, the wall time of N concurrent runs against the ideal of 3 x latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bench.task import CALLS_PER_RUN, CONTENDERS, FINAL, FLOOR, available, scripted_model
+
+if TYPE_CHECKING:
+    import anthropic
+
+ROOT = Path(__file__).resolve().parent.parent
+API_KEY = "sk-ant-bench-not-a-real-key"
+
+
+# -- the server, in a subprocess ---------------------------------------------------------------------
+
+
+def serve(latency: float) -> None:
+    """Serve the scripted model until stdin closes; then report requests the real API would reject."""
+    from agentkit.testing import MessagesServer
+
+    with MessagesServer(scripted_model, latency=latency) as server:
+        print(server.url, flush=True)
+        sys.stdin.read()
+        for _request, problem in server.rejected[:3]:
+            print(f"rejected: {problem}", flush=True)
+        for error in server.errors[:3]:
+            print(f"handler error: {error!r}", flush=True)
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pid: int
+
+    def cpu(self) -> float:
+        """The server process's CPU seconds so far (Linux; 0 elsewhere)."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def server_process(latency: float) -> Iterator[Server]:
+    """A `serve(latency)` subprocess, stopped on exit (failing if it saw a request the API would reject)."""
+    command = [sys.executable, "-m", "bench.agent_loop", "--serve", str(latency)]
+    process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert process.stdin is not None
+    assert process.stdout is not None
+    try:
+        url = process.stdout.readline().strip()
+        if not url.startswith("http://"):
+            raise RuntimeError(f"the benchmark server did not start: {url!r}")
+        yield Server(url, process.pid)
+    finally:
+        process.stdin.close()
+        report = process.stdout.read().strip()
+        process.wait(timeout=30)
+    if report:
+        raise RuntimeError(f"the benchmark server saw bad requests:\n{report}")
+
+
+def make_client(url: str) -> anthropic.AsyncAnthropic:
+    """The SDK's client with its default (pooled) HTTP client, as `MessagesServer.client(keep_alive=True)`."""
+    import anthropic
+
+    return anthropic.AsyncAnthropic(base_url=url, api_key=API_KEY, max_retries=2)
+
+
+# -- measurements -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    wall: list[float] = field(default_factory=list)  # seconds per run, in round order
+    cpu: list[float] = field(default_factory=list)  # CPU seconds per run
+    peak: list[int] = field(default_factory=list)  # bytes, tracemalloc peak per run
+    concurrent: dict[int, list[tuple[float, float, float]]] = field(default_factory=dict)
+    """N -> (wall, client CPU, server CPU) seconds of N runs at once, per round."""
+
+
+def rotations(names: list[str], rounds: int) -> Iterator[list[str]]:
+    for r in range(rounds):
+        k = r % len(names)
+        yield names[k:] + names[:k]
+
+
+async def sequential(server: Server, names: list[str], runs: int, figures: dict[str, Figures]) -> None:
+    """`runs` rounds, each running every contender once, after a warm-up; then 5 rounds under tracemalloc."""
+    async with make_client(server.url) as client:
+        tasks = {name: CONTENDERS[name](client) for name in names}
+        for name in names:
+            for _ in range(5):
+                check(name, await tasks[name]())
+        freeze()
+        for order in rotations(names, runs):
+            for name in order:
+                wall, cpu = time.perf_counter(), time.process_time()
+                output = await tasks[name]()
+                figures[name].wall.append(time.perf_counter() - wall)
+                figures[name].cpu.append(time.process_time() - cpu)
+                check(name, output)
+        tracemalloc.start()
+        try:
+            for order in rotations(names, 5):
+                for name in order:
+                    tracemalloc.reset_peak()
+                    base = tracemalloc.get_traced_memory()[0]
+                    check(name, await tasks[name]())
+                    figures[name].peak.append(tracemalloc.get_traced_memory()[1] - base)
+        finally:
+            tracemalloc.stop()
+
+
+async def concurrent(server: Server, names: list[str], n: int, rounds: int, figures: dict[str, Figures]) -> None:
+    """`n` runs at once per contender, `rounds` times, each time on a fresh pooled client made outside the timing."""
+    for order in rotations(names, rounds):
+        for name in order:
+            async with make_client(server.url) as client:
+                task = CONTENDERS[name](client)
+                freeze()
+                served, wall, cpu = server.cpu(), time.perf_counter(), time.process_time()
+                outputs = await asyncio.gather(*(task() for _ in range(n)))
+                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+                figures[name].concurrent.setdefault(n, []).append((wall, cpu, server.cpu() - served))
+            for output in outputs:
+                check(name, output)
+
+
+def freeze() -> None:
+    """Collect, then move what survives out of the collector's sight: with four frameworks imported a full
+    collection takes ~0.1 s, which would land on whichever contender happens to trigger it.
+
+    No collection is forced between runs: the collector runs when the runs' own allocations trigger it, as in an
+    application. (Forcing one before each run triples the SDK tool runner's CPU: a full collection clears caches
+    it rebuilds on every run.)"""
+    gc.collect()
+    gc.freeze()
+
+
+def check(name: str, output: str) -> None:
+    if output != FINAL:
+        raise AssertionError(f"{name} answered {output[:200]!r}, not the scripted final answer")
+
+
+# -- the report -------------------------------------------------------------------------------------
+
+
+def quartiles(values: list[float]) -> tuple[float, float, float]:
+    if len(values) < 2:
+        return values[0], values[0], values[0]
+    q1, q2, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q1, q2, q3
+
+
+def report(names: list[str], figures: dict[str, Figures], latency: float) -> str:
+    floor = figures[FLOOR]
+    lines = [
+        "| contender | time per run, median (p25-p75) | x floor | CPU per model call | peak memory per run |",
+        "|---|---|---|---|---|",
+    ]
+    for name in names:
+        f = figures[name]
+        q1, q2, q3 = quartiles(f.wall)
+        ratio = statistics.median(w / b for w, b in zip(f.wall, floor.wall, strict=True))
+        cpu = statistics.median(f.cpu) / CALLS_PER_RUN
+        lines.append(
+            f"| {name} | {q2 * 1e3:.2f} ms ({q1 * 1e3:.2f}-{q3 * 1e3:.2f}) | {ratio:.2f}x | "
+            f"{cpu * 1e3:.2f} ms | {statistics.median(f.peak) / 1024:,.0f} KiB |"
+        )
+    sizes = sorted(floor.concurrent)
+    if not sizes:
+        return "\n".join(lines)
+    ideal = CALLS_PER_RUN * latency
+    lines += [
+        "",
+        f"N runs at once, {latency * 1e3:.0f} ms server latency per model call: wall time (median of rounds), "
+        f"its ratio to the ideal {ideal * 1e3:.0f} ms and to the floor, and client CPU per model call",
+        "",
+        "| contender | " + " | ".join(f"N = {n:,}" for n in sizes) + " |",
+        "|---|" + "---|" * len(sizes),
+    ]
+    for name in names:
+        cells = []
+        for n in sizes:
+            wall = statistics.median(w for w, _, _ in figures[name].concurrent[n])
+            base = statistics.median(w for w, _, _ in floor.concurrent[n])
+            cpu = statistics.median(c for _, c, _ in figures[name].concurrent[n]) / (n * CALLS_PER_RUN)
+            cells.append(
+                f"{wall * 1e3:,.0f} ms ({wall / ideal:.2f}x ideal, {wall / base:.2f}x floor; {cpu * 1e3:.1f} ms)"
+            )
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    served = [s / (n * CALLS_PER_RUN) for f in figures.values() for n in sizes for _, _, s in f.concurrent[n]]
+    lines += ["", f"The server process used {statistics.median(served) * 1e3:.2f} ms CPU per model call (median)."]
+    return "\n".join(lines)
+
+
+def profile(server: Server, name: str, runs: int) -> None:
+    """cProfile of `runs` sequential runs of one contender: where its CPU goes (top 30 by own time)."""
+    import cProfile
+    import pstats
+
+    async def main() -> None:
+        async with make_client(server.url) as client:
+            task = CONTENDERS[name](client)
+            for _ in range(5):
+                await task()
+            freeze()
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for _ in range(runs):
+                await task()
+            profiler.disable()
+        stats = pstats.Stats(profiler).strip_dirs()
+        stats.sort_stats("tottime").print_stats(30)
+        stats.sort_stats("cumulative").print_stats(40)
+
+    asyncio.run(main())
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.agent_loop", description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, help="rounds of sequential runs, each contender once a round (300)")
+    parser.add_argument("--concurrency", help="comma-separated N for the concurrent runs (100,1000); 0 for none")
+    parser.add_argument("--concurrency-rounds", type=int, help="repeats of each concurrent measurement (3)")
+    parser.add_argument("--latency", type=float, default=0.1, help="server latency per model call, concurrent part")
+    parser.add_argument("--contenders", help=f"comma-separated, from: {', '.join(CONTENDERS)} (all)")
+    parser.add_argument("--quick", action="store_true", help="small sizes: 30 runs, N = 100, 1 round")
+    parser.add_argument("--profile", metavar="CONTENDER", help="print a cProfile of this contender's runs instead")
+    parser.add_argument("--serve", type=float, metavar="LATENCY", help=argparse.SUPPRESS)  # the server subprocess
+    args = parser.parse_args(argv)
+    args.runs = args.runs or (30 if args.quick else 300)
+    args.concurrency_rounds = args.concurrency_rounds or (1 if args.quick else 3)
+    sizes = args.concurrency or ("100" if args.quick else "100,1000")
+    args.sizes = [int(n) for n in sizes.split(",") if int(n) > 0]
+    return args
+
+
+def main(argv: list[str] | None = None) -> str:
+    args = parse(argv)
+    if args.serve is not None:
+        serve(args.serve)
+        return ""
+    names, skipped = available(args.contenders.split(",") if args.contenders else None)
+    for note in skipped:
+        print(note, flush=True)
+    if args.profile:
+        available([args.profile])  # an unknown name fails here, with the choices
+        with server_process(0.0) as server:
+            profile(server, args.profile, args.runs)
+        return ""
+    figures = {name: Figures() for name in names}
+    started = time.perf_counter()
+    with server_process(0.0) as server:
+        asyncio.run(sequential(server, names, args.runs, figures))
+    progress(f"{args.runs} rounds of sequential runs", started)
+    if args.sizes:
+        with server_process(args.latency) as server:
+            for n in args.sizes:
+                started = time.perf_counter()
+                asyncio.run(concurrent(server, names, n, args.concurrency_rounds, figures))
+                progress(f"{args.concurrency_rounds} rounds of {n:,} runs at once", started)
+    table = report(names, figures, args.latency)
+    print(f"## The agent loop: {args.runs} interleaved rounds\n\n{table}", flush=True)
+    return table
+
+
+def progress(what: str, started: float) -> None:
+    print(f"[{what}: {time.perf_counter() - started:.1f} s]", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    main()

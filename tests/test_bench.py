@@ -1,0 +1,56 @@
+"""The benchmarks in bench/ run, on tiny sizes. No timings are checked: `make bench` measures."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+HAVE_PYDANTIC_AI = importlib.util.find_spec("pydantic_ai") is not None
+
+
+@pytest.fixture(autouse=True)
+def _bench_importable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(ROOT))
+
+
+def test_agent_loop_runs_every_contender_and_reports_them() -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "bench.agent_loop",
+        "--runs",
+        "2",
+        "--concurrency",
+        "5",
+        "--concurrency-rounds",
+        "1",
+    ]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ")]
+    contenders = ["raw SDK loop", "agentkit", "SDK tool runner"] + (["pydantic-ai"] if HAVE_PYDANTIC_AI else [])
+    for name in contenders:
+        assert sum(row.startswith(f"| {name} |") for row in rows) == 2, done.stdout  # sequential and concurrent
+    if not HAVE_PYDANTIC_AI:
+        assert "pydantic-ai skipped: not installed" in done.stdout
+
+
+def test_history_scale_prepares_requests_through_the_stages() -> None:
+    from bench import history
+
+    table = history.main(["--turns", "10,20", "--repeats", "1"])
+    assert "| 20 | 81 |" in table
+
+
+def test_cost_compares_caching_with_the_peers() -> None:
+    from bench import cost
+
+    table = cost.main(["--turns", "2"])
+    assert "| agentkit, defaults | 4 |" in table
+    if HAVE_PYDANTIC_AI:
+        assert "| pydantic-ai, default (no cache settings) | 4 |" in table
