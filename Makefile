@@ -1,10 +1,10 @@
-# `make demo`, `make test`, `make docs` and `make bench`. Each sets up .venv itself.
+# `make demo`, `make test`, `make docs`, `make bench` and `make e2e`. Each sets up .venv itself.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck docs bench clean
+.PHONY: demo test lint typecheck docs bench e2e clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,8 @@ demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check agentkit tests examples
-	$(BIN)/ruff format --check agentkit tests examples
+	$(BIN)/ruff check agentkit tests examples bench
+	$(BIN)/ruff format --check agentkit tests examples bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -40,6 +40,12 @@ $(VENV)/.installed-bench: $(STAMP)
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m bench
+
+# agentkit against llama.cpp's llama-server and a real small model (docs/local-models.md); not part of
+# `make test`. The first run compiles llama.cpp into .venv (7-16 minutes on 2 cores); later runs take
+# seconds. Pass pytest arguments with E2E_ARGS, e.g. `make e2e E2E_ARGS="-k stream -x"`.
+e2e: $(STAMP)
+	$(BIN)/python e2e/run.py $(E2E_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site
