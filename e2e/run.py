@@ -83,6 +83,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """End a process we started, by its PID: SIGTERM, then SIGKILL after 10 s. Safe to call twice."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class Server:
     """`llama-server` on loopback; `stop()` ends it by its PID and is safe to call twice."""
 
@@ -123,13 +134,7 @@ class Server:
         raise RuntimeError(f"llama-server did not become healthy in {STARTUP_TIMEOUT:.0f} s:\n{self.tail()}")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()  # by PID: only the process we started
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop(self.process)
 
     def tail(self, lines: int = 40) -> str:
         text = self.logfile.read_text(errors="replace").splitlines()
@@ -155,6 +160,7 @@ def main(argv: list[str]) -> int:
     install()
     with tempfile.TemporaryDirectory(prefix="agentkit-e2e-") as tmp:
         server = Server(Path(tmp) / "llama-server.log")
+        tests: subprocess.Popen[bytes] | None = None
         try:
             started = time.monotonic()
             server.wait_healthy()
@@ -167,13 +173,16 @@ def main(argv: list[str]) -> int:
                 server.process.wait()
                 return 0
             command = [sys.executable, "-m", "pytest", str(ROOT / "tests" / "e2e"), *pytest_args]
-            code = subprocess.run(command, cwd=ROOT, env={**os.environ, **server.env()}).returncode
+            tests = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **server.env()})
+            code = tests.wait()
             if code != 0:
                 log(f"tests failed; the last lines of the server's log:\n{server.tail()}")
             return code
         except KeyboardInterrupt:
             return 130
         finally:
+            if tests is not None:
+                stop(tests)  # killed launcher: no pytest left running against a stopped server
             server.stop()
             log(f"llama-server pid {server.process.pid} stopped")
 
