@@ -16,8 +16,8 @@ demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check agentkit tests examples bench
-	$(BIN)/ruff format --check agentkit tests examples bench
+	$(BIN)/ruff check agentkit tests examples bench e2e
+	$(BIN)/ruff format --check agentkit tests examples bench e2e
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

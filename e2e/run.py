@@ -39,8 +39,8 @@ BUILD_ENV = {
     "LLAMA_CPP_BUILD_JOBS": "2",
 }
 # One thread, not two: on a shared 2-core machine, two ggml threads spin at every barrier and fall
-# to ~1 token/s whenever another process holds a core (measured: 3 answers of 64 tokens took 45 s
-# with -t 2 and 3.4 s with -t 1 beside a busy process). The 135M model barely uses a second core.
+# to ~1 token/s whenever another process holds a core. Measured, 3 answers of 64 tokens: beside a
+# busy process 45 s with -t 2 against 3.4 s with -t 1; on an idle machine 1.7 s against 2.7 s.
 THREADS = 1
 STARTUP_TIMEOUT = 120.0  # seconds for the model to load and /health to answer 200
 

@@ -4,8 +4,10 @@ A text answer cut at `max_tokens` is continued, up to `max_continuations` times,
 the text is exactly what one uninterrupted answer would be. Where the model takes an assistant
 prefill, the partial text goes back as the final assistant message with trailing whitespace
 stripped (the API rejects it otherwise) and the model continues it; where it does not (thinking
-enabled, or a model that rejects prefill), a user turn asks it to continue. A tool call cut at
-`max_tokens` is never run: the turn is redone with a larger `max_tokens`.
+enabled, or a model that rejects prefill), a user turn asks it to continue. Some Anthropic-compatible
+servers (llama.cpp's llama-server) start their answer to a prefill with the prefill itself, where the
+API gives only what follows: that repeat is dropped, so the stitched text holds each piece once. A
+tool call cut at `max_tokens` is never run: the turn is redone with a larger `max_tokens`.
 """
 
 from __future__ import annotations
@@ -61,15 +63,16 @@ async def complete(
     sent = params
     while True:
         held = _HeldWhitespace()
+        echo = _Echo(partial if continuations and _uses_prefill(sent) else "")
         response: Message | None = None
         try:
             async with aclosing(request(client, sent, stream=stream, tel=tel, turn=turn)) as items:
                 async for item in items:
                     if isinstance(item, TextDelta):
-                        if shown := held.feed(item.text):
+                        if shown := held.feed(echo.feed(item.text)):
                             yield TextDelta(shown)
                     elif isinstance(item, Retrying):
-                        held = _HeldWhitespace()
+                        held, echo = _HeldWhitespace(), _Echo(echo.prefill)
                         yield item
                     elif isinstance(item, (ThinkingDelta, ToolCallStarted)):
                         yield item
@@ -84,6 +87,8 @@ async def complete(
         assert response is not None
         usage.add(Usage.from_response(response.usage))
         cut = response.stop_reason == "max_tokens"
+        if shown := held.feed(echo.flush()):
+            yield TextDelta(shown)
         if not cut and held.text:
             yield TextDelta(held.text)
 
@@ -91,7 +96,7 @@ async def complete(
             sent = await _more_room(client, sent, usage, partial, tel)
             yield Retrying(f"max_tokens cut a tool call; redoing the turn with max_tokens={sent['max_tokens']}")
             continue
-        text = partial + "".join(b.text for b in response.content if b.type == "text")
+        text = partial + echo.strip("".join(b.text for b in response.content if b.type == "text"))
         if not cut:
             stitched = _stitched(response, text, thinking) if continuations else response
             yield Answer(stitched, assistant_message(stitched), usage)
@@ -179,6 +184,37 @@ def _rejects_prefill(exc: APIError) -> bool:
 
 def _dump(block: Any) -> dict[str, Any]:
     return cast(dict[str, Any], block.model_dump(mode="json", by_alias=True, exclude_unset=True))
+
+
+class _Echo:
+    """Drops a repeat of the prefill at the start of a continuation's text (see the module docstring).
+
+    Streamed text is held while it could still be that repeat, then dropped if it was one, or let
+    through whole if it was not. With no prefill it passes everything at once.
+    """
+
+    def __init__(self, prefill: str) -> None:
+        self.prefill = prefill
+        self._held = ""
+        self._done = not prefill
+
+    def feed(self, text: str) -> str:
+        if self._done:
+            return text
+        self._held += text
+        if len(self._held) < len(self.prefill) and self.prefill.startswith(self._held):
+            return ""
+        self._done = True
+        return self.strip(self._held)
+
+    def flush(self) -> str:
+        """The text still held when the answer ends (a start of the prefill, never completed)."""
+        held, self._held, self._done = ("" if self._done else self._held), "", True
+        return held
+
+    def strip(self, text: str) -> str:
+        """`text` without the repeat at its start, if it starts with one."""
+        return text[len(self.prefill) :] if self.prefill and text.startswith(self.prefill) else text
 
 
 class _HeldWhitespace:

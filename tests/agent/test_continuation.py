@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentkit import Agent, MaxTokensReached
+from agentkit import Agent, MaxTokensReached, TextDelta
 from agentkit._pipeline.continuation import CONTINUE_PROMPT
 from agentkit.testing import MessagesServer, Reply, Request, text, thinking, tool_use
 
@@ -66,6 +66,40 @@ async def test_prefill_whitespace_is_stripped_and_regenerated(messages_server: M
     assert result.output == FULL
     prefill = messages_server.requests[1].messages[-1]
     assert prefill["content"][-1]["text"] == "Alpha beta"  # "Alpha beta " would be a 400
+
+
+def echoing_model(piece: int):  # type: ignore[no-untyped-def]
+    """`continuing_model`, but like llama.cpp's llama-server: its answer to a prefill starts with it."""
+    inner = continuing_model(piece)
+
+    def handler(request: Request) -> Reply:
+        reply = inner(request)
+        last = request.messages[-1]
+        if last["role"] == "assistant":
+            reply.content[-1]["text"] = text_of(last) + reply.content[-1]["text"]
+        return reply
+
+    return handler
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["create", "stream"])
+async def test_a_server_that_repeats_the_prefill_still_gives_the_text_once(
+    messages_server: MessagesServer, stream: bool
+) -> None:
+    messages_server.respond_with(echoing_model(11))
+    agent = Agent(model="claude-sonnet-4-6", client=messages_server.client())
+
+    if stream:
+        async with agent.stream("Recite.") as run:
+            shown = "".join([event.text async for event in run if isinstance(event, TextDelta)])
+        assert run.result is not None
+        output = run.result.output
+        assert shown == output
+    else:
+        output = (await agent.run("Recite.")).output
+
+    assert output == FULL
+    assert len(messages_server.requests) == 4
 
 
 @pytest.mark.agentkit_allow_rejected
