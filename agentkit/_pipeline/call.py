@@ -97,16 +97,16 @@ def assistant_message(response: Message) -> MessageParam | None:
     Blocks are dumped as the SDK would send them, so thinking blocks and their signatures go back
     unmodified. Empty text blocks are dropped: the API rejects them in a request.
     """
-    content = [
-        block.model_dump(
-            mode="json", by_alias=True, exclude_unset=True, exclude=getattr(block, "__api_exclude__", None)
-        )
-        for block in response.content
-        if not (block.type == "text" and not block.text)
-    ]
+    content = [dump_block(block) for block in response.content if not (block.type == "text" and not block.text)]
     if not content:
         return None
     return cast("MessageParam", {"role": "assistant", "content": content})
+
+
+def dump_block(block: Any) -> dict[str, Any]:
+    """A response block as a request param, exactly as the SDK itself would send it back."""
+    exclude = getattr(block, "__api_exclude__", None)
+    return cast(dict[str, Any], block.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude=exclude))
 
 
 def _delta(event: Any) -> StreamDelta | None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 from ..errors import APIError, MaxTokensReached
 from ..result import Retrying, StreamDelta, TextDelta, ThinkingDelta, ToolCallStarted
 from ..usage import Usage
-from .call import assistant_message, request
+from .call import assistant_message, dump_block, request
 
 if TYPE_CHECKING:
     import anthropic
@@ -119,7 +119,7 @@ async def complete(
 
 def _continue_with(params: dict[str, Any], partial: str, thinking: list[Any], *, prefill: bool) -> dict[str, Any]:
     """The request that continues `partial`: as a prefill, or after a user turn asking for it."""
-    blocks = [_dump(b) for b in thinking] + [{"type": "text", "text": partial}]
+    blocks = [dump_block(b) for b in thinking] + [{"type": "text", "text": partial}]
     messages = [*params["messages"], {"role": "assistant", "content": blocks}]
     if not prefill:
         messages.append({"role": "user", "content": CONTINUE_PROMPT})
@@ -180,10 +180,6 @@ def _uses_prefill(params: dict[str, Any]) -> bool:
 
 def _rejects_prefill(exc: APIError) -> bool:
     return exc.status_code == 400 and "prefill" in str(exc).lower()
-
-
-def _dump(block: Any) -> dict[str, Any]:
-    return cast(dict[str, Any], block.model_dump(mode="json", by_alias=True, exclude_unset=True))
 
 
 class _Echo:
