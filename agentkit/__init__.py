@@ -30,8 +30,12 @@ if TYPE_CHECKING:
         ToolError,
         UsageLimitExceeded,
     )
+    from .hooks import Approval, RunHooks
+    from .memory import MemoryStrategy
     from .output import OutputAttempt
     from .result import (
+        ContextStats,
+        ModelCallStarted,
         Retrying,
         RunEvent,
         RunFinished,
@@ -45,8 +49,9 @@ if TYPE_CHECKING:
         TurnFinished,
     )
     from .sessions import SessionStore, SQLiteSessionStore
+    from .settings import UNSET, AgentSettings, CacheMode, CacheTTL, Pinned
     from .spec import load_agent
-    from .tools import RunContext, Tool, ToolResult, tool
+    from .tools import RunContext, Tool, ToolResult, Toolset, tool
     from .usage import Price, Usage, UsageLimits
 
 __version__ = "0.1.0"
@@ -54,15 +59,23 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     "APIError": "errors",
     "Agent": "agent",
+    "AgentSettings": "settings",
     "AgentkitError": "errors",
+    "Approval": "hooks",
+    "CacheMode": "settings",
+    "CacheTTL": "settings",
     "ConfigurationError": "errors",
+    "ContextStats": "result",
     "ContextWindowExceeded": "errors",
     "InputError": "errors",
     "MaxTokensReached": "errors",
     "MaxTurnsExceeded": "errors",
     "MemoryBudgetExceeded": "errors",
+    "MemoryStrategy": "memory",
+    "ModelCallStarted": "result",
     "OutputAttempt": "output",
     "OutputValidationError": "errors",
+    "Pinned": "settings",
     "Price": "usage",
     "PromptError": "errors",
     "Refused": "errors",
@@ -71,6 +84,7 @@ _EXPORTS: dict[str, str] = {
     "RunError": "errors",
     "RunEvent": "result",
     "RunFinished": "result",
+    "RunHooks": "hooks",
     "RunResult": "result",
     "RunStream": "result",
     "SQLiteSessionStore": "sessions",
@@ -86,7 +100,9 @@ _EXPORTS: dict[str, str] = {
     "ToolDefinitionError": "errors",
     "ToolError": "errors",
     "ToolResult": "tools",
+    "Toolset": "tools",
     "TurnFinished": "result",
+    "UNSET": "settings",
     "Usage": "usage",
     "UsageLimitExceeded": "errors",
     "UsageLimits": "usage",
@@ -97,15 +113,23 @@ _EXPORTS: dict[str, str] = {
 __all__ = [
     "APIError",
     "Agent",
+    "AgentSettings",
     "AgentkitError",
+    "Approval",
+    "CacheMode",
+    "CacheTTL",
     "ConfigurationError",
+    "ContextStats",
     "ContextWindowExceeded",
     "InputError",
     "MaxTokensReached",
     "MaxTurnsExceeded",
     "MemoryBudgetExceeded",
+    "MemoryStrategy",
+    "ModelCallStarted",
     "OutputAttempt",
     "OutputValidationError",
+    "Pinned",
     "Price",
     "PromptError",
     "Refused",
@@ -114,6 +138,7 @@ __all__ = [
     "RunError",
     "RunEvent",
     "RunFinished",
+    "RunHooks",
     "RunResult",
     "RunStream",
     "SQLiteSessionStore",
@@ -129,7 +154,9 @@ __all__ = [
     "ToolDefinitionError",
     "ToolError",
     "ToolResult",
+    "Toolset",
     "TurnFinished",
+    "UNSET",
     "Usage",
     "UsageLimitExceeded",
     "UsageLimits",

@@ -47,7 +47,10 @@ DEFAULT_MIN_CACHEABLE_TOKENS = 1024
 
 def min_cacheable_tokens(model: str) -> int:
     """The shortest prefix `model` caches, by the table above (1,024 for an unknown model)."""
+    from ._models import family
+
+    name = family(model)
     for prefix, tokens in MIN_CACHEABLE_TOKENS:
-        if model.startswith(prefix):
+        if name.startswith(prefix):
             return tokens
     return DEFAULT_MIN_CACHEABLE_TOKENS

@@ -1,47 +1,47 @@
-"""`Agent`: the configuration of an agent, and the entry points that run it.
+"""`Agent[Output]`: the settings of an agent, its tools, and the entry points that run it.
 
 An agent is configured two ways that give the same object: class attributes on a subclass
 (defaults; subclasses inherit them and add `@tool` methods) or keywords to the constructor
-(which override the class's). Running it is the pipeline's job (`agentkit._pipeline`).
+(which override the class's). Both fill one frozen `AgentSettings` (`agent.settings`). Running
+it is the loop's job (`agentkit._loop.loop`); a run's setup and teardown live in `agentkit.run`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, cast
 
-import anyio
+from typing_extensions import TypeVar, Unpack
 
-from ._running import begin_run, blocking_stream, refuse_running_loop, result_of, streaming
 from .errors import ConfigurationError, ToolDefinitionError, ToolError
-from .memory import MemoryStrategy, resolve_memory
-from .output import OutputMode, OutputSpec
+from .memory import resolve_memory
+from .output import OUTPUT_TOOL, OutputSpec
 from .prompts import SystemPrompt
 from .result import RunEvent, RunResult, RunStream
-from .tools import RunContext, Tool
+from .run import RunRequest, blocking_stream, open_run, refuse_running_loop, result_of, streaming
+from .settings import SETTING_NAMES, UNSET, AgentOptions, AgentSettings, ToolLike, Unset
+from .tools import RunContext, Tool, Toolset, is_toolset
 
 if TYPE_CHECKING:
     import anthropic
     from anthropic.types import MessageParam
 
-    from ._pipeline import RunInput
-    from ._pipeline.cache import CacheMode, CacheTTL
-    from ._pipeline.trim import Pinned
-    from .sessions import SessionStore
-    from .telemetry import TelemetrySettings
-    from .usage import UsageLimits
+    from .hooks import Approval, RunHooks
+    from .memory import MemoryStrategy
 
+OutputT = TypeVar("OutputT", default=str)
 T = TypeVar("T")
-ToolLike = Tool | Callable[..., Any]
 Prompt = str | Sequence[dict[str, Any]]
 
+_MERGED = ("vars", "request_params")  # a subclass or keyword adds to these rather than replacing them
 
-class Agent:
+
+class Agent(Generic[OutputT]):
     """An agent: a model, a system prompt, tools, and the loop that runs them.
 
     ```python
@@ -54,170 +54,154 @@ class Agent:
             \"\"\"Look up an order.\"\"\"
             ...
     ```
+
+    Args:
+        output_type: Validate the final answer into this type; `run()` then returns
+            `RunResult[output_type]`.
+        **settings: Any field of `AgentSettings` (see docs/agents.md); an explicit `None`
+            sets `None`, overriding the class's value.
     """
 
-    model: str = ""
-    system: str = ""
-    system_file: str | Path | None = None
-    tools: Sequence[ToolLike] = ()
-    max_tokens: int = 4096
-    max_turns: int = 10
-    name: str = ""
-    description: str = ""
-    vars: dict[str, Any] = {}  # noqa: RUF012 - read-only defaults, copied per run
-    output_type: Any = None
-    output_mode: OutputMode = "tool"
-    output_retries: int = 2
-    thinking: dict[str, Any] | None = None
-    temperature: float | None = None
-    top_p: float | None = None
-    stop_sequences: list[str] | None = None
-    max_continuations: int = 3
-    request_params: dict[str, Any] = {}  # noqa: RUF012 - read-only defaults, copied per run
-    memory_budget: int | None = None
-    memory: str | MemoryStrategy = "drop_oldest"
-    keep_first: bool = False
-    pinned: Pinned = None
-    cache: CacheMode = "auto"
-    cache_ttl: CacheTTL = "5m"
-    usage_limits: UsageLimits | None = None
-    session_store: SessionStore | None = None
-    telemetry: TelemetrySettings | None = None
-    client: anthropic.AsyncAnthropic | None = None
+    settings: AgentSettings
+    """The agent's settings, frozen; `override()` swaps some of them for a block of code."""
 
+    _class_settings: ClassVar[dict[str, Any]] = {}
     _method_tools: ClassVar[dict[str, Tool]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        inherited = {
-            name: t for base in reversed(cls.__mro__[1:]) for name, t in vars(base).items() if isinstance(t, Tool)
-        }
-        own = {name: t for name, t in vars(cls).items() if isinstance(t, Tool)}
-        cls._method_tools = {**inherited, **own}
+        own = {name: value for name, value in vars(cls).items() if name in SETTING_NAMES}
+        for name in own:
+            delattr(cls, name)  # the value lives in the settings; `agent.<name>` reads them
+        if isinstance(own.get("system_file"), (str, Path)):
+            own["system_file"] = Path(inspect.getfile(cls)).parent / own["system_file"]
+        inherited = getattr(cls.__mro__[1], "_class_settings", {})
+        merged = {**inherited, **own}
+        for name in _MERGED:
+            if name in own and name in inherited:
+                merged[name] = {**inherited[name], **own[name]}
+        if "system" in own and "system_file" not in own:
+            merged.pop("system_file", None)  # a subclass's system replaces its base's file
+        if "system_file" in own and "system" not in own:
+            merged.pop("system", None)
+        cls._class_settings = merged
+        bases = {name: t for base in reversed(cls.__mro__[1:]) for name, t in vars(base).items() if isinstance(t, Tool)}
+        cls._method_tools = {**bases, **{name: t for name, t in vars(cls).items() if isinstance(t, Tool)}}
 
-    def __init__(
-        self,
-        *,
-        model: str | None = None,
-        system: str | None = None,
-        system_file: str | Path | None = None,
-        tools: Sequence[ToolLike] | None = None,
-        max_tokens: int | None = None,
-        max_turns: int | None = None,
-        name: str | None = None,
-        description: str | None = None,
-        vars: dict[str, Any] | None = None,
-        output_type: Any = None,
-        output_mode: OutputMode | None = None,
-        output_retries: int | None = None,
-        thinking: dict[str, Any] | None = None,
-        temperature: float | None = None,
-        top_p: float | None = None,
-        stop_sequences: list[str] | None = None,
-        max_continuations: int | None = None,
-        request_params: dict[str, Any] | None = None,
-        memory_budget: int | None = None,
-        memory: str | MemoryStrategy | None = None,
-        keep_first: bool | None = None,
-        pinned: Pinned = None,
-        cache: CacheMode | None = None,
-        cache_ttl: CacheTTL | None = None,
-        usage_limits: UsageLimits | None = None,
-        session_store: SessionStore | None = None,
-        telemetry: TelemetrySettings | None = None,
-        capture_content: bool | None = None,
-        client: anthropic.AsyncAnthropic | None = None,
-    ) -> None:
+    def __init__(self, *, output_type: type[OutputT] | Any = UNSET, **settings: Unpack[AgentOptions]) -> None:
         cls = type(self)
-
-        def pick(value: Any, default: Any) -> Any:
-            return default if value is None else value
-
-        self.model: str = pick(model, cls.model)
-        self.name = name or cls.name or (cls.__name__ if cls is not Agent else "agent")
-        self.description: str = pick(description, cls.description)
-        self.max_tokens: int = pick(max_tokens, cls.max_tokens)
-        self.max_turns: int = pick(max_turns, cls.max_turns)
-        self.vars = {**cls.vars, **(vars or {})}
-        self.output_type = pick(output_type, cls.output_type)
-        self.output_mode: OutputMode = pick(output_mode, cls.output_mode)
-        self.output_retries: int = pick(output_retries, cls.output_retries)
-        self.thinking = pick(thinking, cls.thinking)
-        self.temperature = pick(temperature, cls.temperature)
-        self.top_p = pick(top_p, cls.top_p)
-        self.stop_sequences = pick(stop_sequences, cls.stop_sequences)
-        self.max_continuations: int = pick(max_continuations, cls.max_continuations)
-        self.request_params = {**cls.request_params, **(request_params or {})}
-        self.memory_budget: int | None = pick(memory_budget, cls.memory_budget)
-        self.memory = pick(memory, cls.memory)
-        self.memory_strategy = resolve_memory(self.memory)
-        self.memory_strategy.request_params(self.memory_budget)  # a server strategy checks its trigger now
-        self.keep_first: bool = pick(keep_first, cls.keep_first)
-        self.pinned: Pinned = pick(pinned, cls.pinned)
-        self.cache: CacheMode = pick(cache, cls.cache)
-        self.cache_ttl: CacheTTL = pick(cache_ttl, cls.cache_ttl)
-        if self.cache not in ("auto", "off") or self.cache_ttl not in ("5m", "1h"):
-            raise ConfigurationError(f"Agent {self.name!r}: cache must be 'auto' or 'off', cache_ttl '5m' or '1h'")
-        self.usage_limits: UsageLimits | None = pick(usage_limits, cls.usage_limits)
-        self.session_store: SessionStore | None = pick(session_store, cls.session_store)
-        self.telemetry: TelemetrySettings | None = pick(telemetry, cls.telemetry)
-        if capture_content is not None:  # the shortcut for the one telemetry setting most runs change
-            from .telemetry import TelemetrySettings
-
-            base = self.telemetry or TelemetrySettings()
-            self.telemetry = dataclasses.replace(base, capture_content=capture_content)
-        self.client = pick(client, cls.client)
-        self._owns_client = self.client is None
-        if not self.model:
-            raise ConfigurationError(f"Agent {self.name!r} has no model; pass model= or set `model` on the class")
-        if self.max_turns < 1 or self.max_tokens < 1:
-            raise ConfigurationError(f"Agent {self.name!r}: max_turns and max_tokens must be at least 1")
-        self.system_prompt = self._system_prompt(system, system_file)
-        self.tools = list(cls.tools if tools is None else tools)
-        self.toolset = self._toolset(self.tools)
+        unknown = sorted(set(settings) - SETTING_NAMES)
+        if unknown:
+            raise ConfigurationError(
+                f"Agent() got unknown setting(s) {', '.join(unknown)}; "
+                f"the settings are: {', '.join(sorted(SETTING_NAMES))}"
+            )
+        values: dict[str, Any] = {**cls._class_settings, **settings}
+        for name in _MERGED:
+            if name in settings and name in cls._class_settings:
+                values[name] = {**cls._class_settings[name], **(settings[name] or {})}  # type: ignore[literal-required]
+        if "system" in settings and "system_file" not in settings:
+            values.pop("system_file", None)
+        if output_type is not UNSET:
+            values["output_type"] = output_type
+        values.setdefault("name", cls.__name__ if cls is not Agent else "agent")
+        self.settings = AgentSettings(**values)
+        self._override: ContextVar[AgentSettings | None] = ContextVar(f"agentkit.override.{id(self)}", default=None)
+        self._scope: list[Any] = []  # the client an `async with agent:` block made, while it is open
+        self.memory_strategy: MemoryStrategy = resolve_memory(self.settings.memory, self.settings.memory_budget)
+        self.system_prompt = self._system_prompt(self.settings)
+        self.toolset, self.toolsets = self._tools(self.settings.tools)
         self._outputs: dict[Any, OutputSpec[Any]] = {}
-        self.output = self._output_spec(self.output_type) if self.output_type is not None else None
+        self.output = self._output_spec(self.settings.output_type) if self.settings.output_type is not None else None
 
     def __repr__(self) -> str:
         tools = ", ".join(self.toolset)
         return f"{type(self).__name__}(name={self.name!r}, model={self.model!r}, tools=[{tools}])"
 
+    if TYPE_CHECKING:  # every setting reads as an attribute: `agent.model`, `agent.max_turns`...
+
+        def __getattr__(self, name: str) -> Any: ...
+
+    # -- entry points ---------------------------------------------------------------------------
+
     async def run(
         self,
         prompt: Prompt,
         *,
-        vars: dict[str, Any] | None = None,
+        vars: Mapping[str, Any] | None = None,
         history: Sequence[MessageParam] | None = None,
         deps: Any = None,
         session: str | None = None,
-    ) -> RunResult[Any]:
+        hooks: RunHooks | None = None,
+    ) -> RunResult[OutputT]:
         """Run the agent on `prompt` until the model gives its final answer.
 
-        `vars` fill the system prompt (over the agent's defaults), `history` is earlier
-        `RunResult.messages`, and `deps` reach tools through `RunContext.deps`. With `session`, the
-        history is loaded from `session_store` and saved after every completed turn. `output` is
-        the text, or a validated instance of `output_type`.
-        """
-        async with self._begin(prompt, vars, history, deps, session, self.output) as run:
-            return await result_of(run)
+        Args:
+            prompt: The user's message: a string, or content blocks (text, image, document).
+            vars: Template variables for the system prompt, over the agent's `vars`.
+            history: Earlier `RunResult.messages` to go on from.
+            deps: Anything the tools need; they reach it as `RunContext.deps`.
+            session: A session id: the history is loaded from the session store, and every
+                turn (and each tool result as it lands) is saved there.
+            hooks: How a layer on top of the loop carries out its steps (`agentkit.hooks`).
 
-    async def resume(self, *, session: str, vars: dict[str, Any] | None = None, deps: Any = None) -> RunResult[Any]:
-        """Finish a session's run that stopped part-way (a killed process): from its last saved turn."""
-        async with self._begin(None, vars, None, deps, session, self.output) as run:
-            return await result_of(run)
+        Returns:
+            The `RunResult`; `output` is the text, or a validated `output_type`.
+        """
+        request = self._request(prompt, vars, history, deps, session, self.output, hooks=hooks)
+        async with open_run(request) as run:
+            return cast("RunResult[OutputT]", await result_of(run))
+
+    async def resume(
+        self,
+        *,
+        session: str,
+        vars: Mapping[str, Any] | None = None,
+        deps: Any = None,
+        approvals: Mapping[str, Approval] | None = None,
+        hooks: RunHooks | None = None,
+    ) -> RunResult[OutputT]:
+        """Finish a session's run that stopped part-way: a killed process, or calls awaiting approval.
+
+        A finished session gives its result back without a request.
+
+        Args:
+            session: The session id the run was started with.
+            vars: Template variables, as for `run`.
+            deps: Dependencies for the tools, as for `run`.
+            approvals: Decisions on pending calls, by call id: True runs it; False or a
+                reason denies it (the model gets the reason as an error result).
+            hooks: As for `run`.
+        """
+        request = self._request(None, vars, None, deps, session, self.output, hooks=hooks, approvals=approvals)
+        async with open_run(request) as run:
+            return cast("RunResult[OutputT]", await result_of(run))
 
     async def extract(
         self,
         output_type: type[T],
         prompt: Prompt,
         *,
-        vars: dict[str, Any] | None = None,
+        vars: Mapping[str, Any] | None = None,
         history: Sequence[MessageParam] | None = None,
         deps: Any = None,
         session: str | None = None,
+        hooks: RunHooks | None = None,
     ) -> T:
-        """Run once and return the answer validated as `output_type` (a model, `list[Model]`, `int`...)."""
-        async with self._begin(prompt, vars, history, deps, session, self._output_spec(output_type)) as run:
+        """Run once and return the answer validated as `output_type`.
+
+        Args:
+            output_type: A pydantic model, a dataclass, `list[Model]`, `int`...
+            prompt: As for `run`.
+            vars: As for `run`.
+            history: As for `run`.
+            deps: As for `run`.
+            session: As for `run`.
+            hooks: As for `run`.
+        """
+        output = self._output_spec(output_type)
+        request = self._request(prompt, vars, history, deps, session, output, hooks=hooks)
+        async with open_run(request) as run:
             result = await result_of(run)
         return cast(T, result.output)
 
@@ -225,35 +209,55 @@ class Agent:
         self,
         prompt: Prompt,
         *,
-        vars: dict[str, Any] | None = None,
+        vars: Mapping[str, Any] | None = None,
         history: Sequence[MessageParam] | None = None,
         deps: Any = None,
         session: str | None = None,
+        hooks: RunHooks | None = None,
     ) -> AbstractAsyncContextManager[RunStream]:
         """Run the agent, streaming: `async with agent.stream(p) as run: async for event in run: ...`.
 
-        Leaving the block early cancels the run cleanly; `run.result` is set once it finishes, and
-        `run.messages` is the run's history so far, valid to send at every moment.
+        Leaving the block early stops the run cleanly: `run.messages` is the history so far, valid
+        to send at every event, and a session keeps every tool result that exists.
+
+        Args:
+            prompt: As for `run`.
+            vars: As for `run`.
+            history: As for `run`.
+            deps: As for `run`.
+            session: As for `run`.
+            hooks: As for `run`.
         """
-        return streaming(self._begin(prompt, vars, history, deps, session, self.output, stream=True))
+        return streaming(self._request(prompt, vars, history, deps, session, self.output, stream=True, hooks=hooks))
 
     def run_sync(
         self,
         prompt: Prompt,
         *,
-        vars: dict[str, Any] | None = None,
+        vars: Mapping[str, Any] | None = None,
         history: Sequence[MessageParam] | None = None,
         deps: Any = None,
         session: str | None = None,
-    ) -> RunResult[Any]:
-        """`run` for scripts: starts an event loop, so it cannot be called from inside one."""
-        refuse_running_loop("run_sync", "await agent.run(...)")
+        hooks: RunHooks | None = None,
+    ) -> RunResult[OutputT]:
+        """`run` for scripts: starts an event loop, so it cannot be called from inside one.
 
-        async def main() -> RunResult[Any]:
-            try:
-                return await self.run(prompt, vars=vars, history=history, deps=deps, session=session)
-            finally:
-                await self.aclose()  # a client made here is tied to this event loop
+        Args:
+            prompt: As for `run`.
+            vars: As for `run`.
+            history: As for `run`.
+            deps: As for `run`.
+            session: As for `run`.
+            hooks: As for `run`.
+        """
+        import anyio
+
+        refuse_running_loop("run_sync", "await agent.run(...)")
+        request = self._request(prompt, vars, history, deps, session, self.output, hooks=hooks)
+
+        async def main() -> RunResult[OutputT]:
+            async with open_run(request) as run:
+                return cast("RunResult[OutputT]", await result_of(run))
 
         return anyio.run(main)
 
@@ -262,19 +266,35 @@ class Agent:
         self,
         prompt: Prompt,
         *,
-        vars: dict[str, Any] | None = None,
+        vars: Mapping[str, Any] | None = None,
         history: Sequence[MessageParam] | None = None,
         deps: Any = None,
         session: str | None = None,
     ) -> Iterator[Iterator[RunEvent]]:
-        """`stream` for scripts: `with agent.stream_sync(p) as events: for event in events: ...`."""
+        """`stream` for scripts: `with agent.stream_sync(p) as events: for event in events: ...`.
+
+        Args:
+            prompt: As for `run`.
+            vars: As for `run`.
+            history: As for `run`.
+            deps: As for `run`.
+            session: As for `run`.
+        """
         refuse_running_loop("stream_sync", "async with agent.stream(...)")
-        with blocking_stream(self.stream(prompt, vars=vars, history=history, deps=deps, session=session), self) as it:
-            yield it
+        with blocking_stream(self.stream(prompt, vars=vars, history=history, deps=deps, session=session)) as events:
+            yield events
 
     def as_tool(self, name: str | None = None, description: str | None = None, *, timeout: float | None = None) -> Tool:
-        """This agent as a tool for another agent: the caller's model writes the task, this agent's
-        output comes back as the tool result, and its usage is added to the caller's run."""
+        """This agent as a tool for another agent.
+
+        The caller's model writes the task; this agent's output comes back as the tool result,
+        and its usage is added to the caller's run.
+
+        Args:
+            name: The tool's name (default: the agent's name, made valid).
+            description: The tool's description (default: the agent's `description`).
+            timeout: Seconds before the delegated run is abandoned with an error result.
+        """
 
         async def delegate(arguments: dict[str, Any], ctx: RunContext[Any]) -> Any:
             task = arguments.get("prompt")
@@ -293,65 +313,113 @@ class Agent:
         about = description or self.description or f"Ask the {self.name} agent to do a task and give back its answer."
         return Tool.from_schema(tool_name, about, schema, delegate, timeout=timeout)
 
-    async def aclose(self) -> None:
-        """Close the client the agent made for itself (a client you passed in stays yours)."""
-        if self._owns_client and self.client is not None:
-            await self.client.close()
-            self.client = None
+    # -- scopes ---------------------------------------------------------------------------------
 
-    def _begin(
+    @contextmanager
+    def override(
+        self,
+        *,
+        client: anthropic.AsyncAnthropic | Unset | None = UNSET,
+        model: str | Unset = UNSET,
+        **settings: Any,
+    ) -> Iterator[Agent[OutputT]]:
+        """Swap settings for the runs started inside the block (and its tasks), e.g. in tests.
+
+        ```python
+        with agent.override(client=server.client()):
+            agent.run_sync("hi")
+        ```
+
+        Args:
+            client: The client the runs use.
+            model: The model the runs ask.
+            **settings: Any other field of `AgentSettings`.
+        """
+        unknown = sorted(set(settings) - SETTING_NAMES)
+        if unknown:
+            raise ConfigurationError(f"override() got unknown setting(s) {', '.join(unknown)}")
+        current = self._settings()
+        token = self._override.set(current.replace(client=client, model=model, **settings))
+        try:
+            yield self
+        finally:
+            self._override.reset(token)
+
+    async def __aenter__(self) -> Agent[OutputT]:
+        """Keep one client (and the toolsets' servers) open for every run inside the block."""
+        from .run import enter_scope
+
+        self._scope.append(await enter_scope(self._settings(), self.toolsets))
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._scope.pop().aclose()
+
+    async def aclose(self) -> None:
+        """Nothing to close: a client agentkit makes lives only as long as its run or scope."""
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _settings(self) -> AgentSettings:
+        return self._override.get() or self.settings
+
+    def _request(
         self,
         prompt: Prompt | None,
-        vars: dict[str, Any] | None,
+        vars: Mapping[str, Any] | None,
         history: Sequence[MessageParam] | None,
         deps: Any,
         session: str | None,
         output: OutputSpec[Any] | None,
         *,
         stream: bool = False,
-    ) -> AbstractAsyncContextManager[RunInput]:
-        if self.client is None:
-            import anthropic
-
-            self.client = anthropic.AsyncAnthropic()
-        return begin_run(
-            self,
-            self.client,
-            prompt,
-            variables={**self.vars, **(vars or {})},
+        hooks: RunHooks | None = None,
+        approvals: Mapping[str, Approval] | None = None,
+    ) -> RunRequest:
+        settings = self._settings()
+        return RunRequest(
+            agent=self,
+            settings=settings,
+            prompt=prompt,
+            variables={**settings.vars, **(vars or {})},
             history=history,
             deps=deps,
             session=session,
             output=output,
             stream=stream,
+            hooks=hooks,
+            approvals=dict(approvals or {}),
+            scope=self._scope[-1] if self._scope else None,
         )
 
     def _output_spec(self, output_type: Any) -> OutputSpec[Any]:
         if output_type not in self._outputs:
-            self._outputs[output_type] = OutputSpec(output_type, self.output_mode)
+            spec = OutputSpec(output_type, self.settings.output_mode)
+            if spec.mode == "tool" and OUTPUT_TOOL in self.toolset:
+                raise ToolDefinitionError(
+                    f"Agent {self.name!r} has a tool named {OUTPUT_TOOL!r}, the name of the output tool "
+                    f"typed output adds; rename the tool (@tool(name=...)) or use output_mode='native'"
+                )
+            self._outputs[output_type] = spec
         return self._outputs[output_type]
 
-    def _system_prompt(self, system: str | None, system_file: str | Path | None) -> SystemPrompt | None:
-        if system is not None and system_file is not None:
-            raise ConfigurationError(f"Agent {self.name!r}: pass system= or system_file=, not both")
-        if system is not None:
-            return SystemPrompt(system) if system else None
-        if system_file is not None:
-            return SystemPrompt.from_file(system_file)
-        if type(self).system_file is not None:
-            return SystemPrompt.from_file(self._class_relative(type(self).system_file))
-        return SystemPrompt(type(self).system) if type(self).system else None
+    @staticmethod
+    def _system_prompt(settings: AgentSettings) -> SystemPrompt | None:
+        if settings.system_file is not None:
+            return SystemPrompt.from_file(settings.system_file)
+        return SystemPrompt(settings.system) if settings.system else None
 
-    def _class_relative(self, path: str | Path | None) -> Path:
-        """A class's `system_file` resolves against the folder of the module that sets it."""
-        assert path is not None
-        owner = next(k for k in type(self).__mro__ if "system_file" in vars(k))
-        return Path(inspect.getfile(owner)).parent / path
-
-    def _toolset(self, given: Sequence[ToolLike]) -> dict[str, Tool]:
-        """Method tools bound to this agent, then the given ones, by name."""
+    def _tools(self, given: Sequence[ToolLike]) -> tuple[dict[str, Tool], list[Toolset]]:
+        """Method tools bound to this agent, then the given ones, by name; toolsets apart."""
         tools = [t.bind(self) for t in type(self)._method_tools.values()]
-        tools += [t if isinstance(t, Tool) else Tool(t) for t in given]
+        toolsets: list[Toolset] = []
+        for item in given:
+            if isinstance(item, Tool):
+                tools.append(item)
+            elif is_toolset(item):
+                toolsets.append(cast(Toolset, item))
+            else:
+                tools.append(Tool(cast(Callable[..., Any], item)))
         toolset: dict[str, Tool] = {}
         for t in tools:
             if t.name in toolset:
@@ -359,4 +427,18 @@ class Agent:
                     f"Agent {self.name!r} has two tools named {t.name!r}; rename one with @tool(name=...)"
                 )
             toolset[t.name] = t
-        return toolset
+        return toolset, toolsets
+
+
+def _setting(name: str) -> property:
+    def read(self: Agent[Any]) -> Any:
+        return getattr(self._settings(), name)
+
+    read.__name__ = name
+    read.__doc__ = f"The `{name}` setting (see `AgentSettings.{name}`)."
+    return property(read)
+
+
+for _name in sorted(SETTING_NAMES - {"tools"}):
+    setattr(Agent, _name, _setting(_name))
+Agent.tools = property(lambda self: list(self.settings.tools))  # type: ignore[attr-defined]

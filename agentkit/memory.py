@@ -1,10 +1,13 @@
 """Memory strategies: how the history is fitted to `memory_budget` before each request.
 
-A strategy's `plan` is pure (the history in, the messages to send out); the one strategy that needs
-a model call, `Summarize`, says so in the plan (`job`), the run loop awaits `complete(client, job)`
-once and plans again. Server strategies trim nothing locally: they add request params
-(`request_params`) that make the API edit the context itself, through the beta messages API
-(`betas`). Nothing here imports the SDK.
+Two kinds, one base class (`MemoryStrategy`) with defaults for both:
+- history strategies trim locally: `plan` is pure (the history in, the messages to send out); the
+  one that needs a model call, `Summarize`, says so in the plan (`job`), and the run loop awaits
+  `complete(client, job)` once and plans again;
+- server strategies (`trims = False`) leave the history whole and add request params
+  (`server_params`) that make the API edit the context itself, through the beta messages API
+  (`betas`). They are checked when the agent is built (`check`).
+Nothing here imports the SDK.
 
 Pick by name (`Agent(memory="summarize")`) or pass an instance to tune it.
 """
@@ -16,7 +19,7 @@ import json
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import ConfigurationError
 
@@ -24,8 +27,8 @@ if TYPE_CHECKING:
     import anthropic
     from anthropic.types import Message, MessageParam
 
-    from ._pipeline.tokens import Measure
-    from ._pipeline.trim import Pinned
+    from ._loop.tokens import Measure
+    from .settings import Pinned
 
 __all__ = [
     "ClearToolResults",
@@ -39,7 +42,7 @@ __all__ = [
     "resolve_memory",
 ]
 
-_LOW_WATERMARK = 0.6  # agentkit._pipeline.trim.DEFAULT_LOW_WATERMARK (not imported: it loads the SDK)
+_LOW_WATERMARK = 0.6  # agentkit._loop.trim.DEFAULT_LOW_WATERMARK (a test pins the two equal)
 
 
 @dataclass(frozen=True)
@@ -76,28 +79,43 @@ class MemoryPlan:
     """Set when the plan needs a model call first: await `strategy.complete(client, job)`, plan again."""
 
 
-@runtime_checkable
-class MemoryStrategy(Protocol):
-    """How the history is fitted to the budget. `plan` must be pure; `complete` is the one async step."""
+class MemoryStrategy:
+    """How the history is kept under the budget; subclass it (see the module docstring).
 
-    betas: tuple[str, ...]
+    A history strategy overrides `plan` (pure) and, if it needs a model call, `complete`. A
+    server strategy sets `trims = False` and overrides `server_params` (and `check`).
+    """
 
-    def plan(self, messages: Sequence[MessageParam], fit: Fit) -> MemoryPlan: ...
+    trims: ClassVar[bool] = True
+    """Whether `plan` trims the history locally (False: the server edits the context)."""
+    betas: tuple[str, ...] = ()
+    """Beta headers the strategy's requests need (sent through `client.beta.messages`)."""
 
-    async def complete(self, client: anthropic.AsyncAnthropic, job: SummaryJob) -> Message | None: ...
+    def plan(self, messages: Sequence[MessageParam], fit: Fit) -> MemoryPlan:
+        """The messages to send for `fit.budget`: by default, all of them."""
+        return MemoryPlan(list(messages), 0)
 
-    def request_params(self, budget: int | None) -> dict[str, Any]: ...
+    async def complete(self, client: anthropic.AsyncAnthropic, job: SummaryJob) -> Message | None:
+        """Carry out the model call a plan asked for (`MemoryPlan.job`)."""
+        return None
+
+    def server_params(self, budget: int | None) -> dict[str, Any]:
+        """Request fields that make the API manage the context (server strategies)."""
+        return {}
+
+    def check(self, budget: int | None) -> None:
+        """Raise `ConfigurationError` if the strategy cannot work with `budget`."""
 
 
 @dataclass(frozen=True)
-class DropOldest:
+class DropOldest(MemoryStrategy):
     """Leave out the oldest whole turns (then the oldest exchanges of the current one), in chunks."""
 
     low_watermark: float = _LOW_WATERMARK
     betas: tuple[str, ...] = ()
 
     def plan(self, messages: Sequence[MessageParam], fit: Fit) -> MemoryPlan:
-        from ._pipeline.trim import trim
+        from ._loop.trim import trim
 
         trimmed = trim(
             messages,
@@ -111,12 +129,6 @@ class DropOldest:
         )
         return MemoryPlan(trimmed.messages, trimmed.tokens, trimmed.dropped_messages)
 
-    async def complete(self, client: anthropic.AsyncAnthropic, job: SummaryJob) -> Message | None:
-        return None
-
-    def request_params(self, budget: int | None) -> dict[str, Any]:
-        return {}
-
 
 _INSTRUCTIONS = (
     "You maintain the running summary of a conversation between a user and an AI assistant that uses "
@@ -129,7 +141,7 @@ _RESULT_CHARS = 2_000  # of each tool result, in the transcript the summarizer r
 
 
 @dataclass
-class Summarize:
+class Summarize(MemoryStrategy):
     """Replace the left-out turns with a summary written by a cheap model, extended as more go.
 
     Cuts fall where `DropOldest`'s do, so the summary changes only when a cut moves: between cuts
@@ -150,7 +162,7 @@ class Summarize:
     calls: int = 0
 
     def plan(self, messages: Sequence[MessageParam], fit: Fit) -> MemoryPlan:
-        from ._pipeline.trim import trim
+        from ._loop.trim import trim
 
         trimmed = trim(
             messages,
@@ -194,9 +206,6 @@ class Summarize:
             self._summaries.popitem(last=False)
         self.calls += 1
         return response
-
-    def request_params(self, budget: int | None) -> dict[str, Any]:
-        return {}
 
     def _chain(self, messages: Sequence[Mapping[str, Any]]) -> list[str]:
         """A digest of each prefix of `messages` (each message digested once, by identity)."""
@@ -250,7 +259,7 @@ _MIN_COMPACTION_TRIGGER = 50_000
 
 
 @dataclass(frozen=True)
-class ServerCompaction:
+class ServerCompaction(MemoryStrategy):
     """Let the API summarize older context itself when the prompt passes `trigger` input tokens.
 
     Sends `context_management={"edits": [{"type": "compact_20260112", ...}]}` with the beta header
@@ -264,22 +273,24 @@ class ServerCompaction:
     instructions: str | None = None
     pause_after_compaction: bool = False
     betas: tuple[str, ...] = ("compact-2026-01-12",)
+    trims: ClassVar[bool] = False
 
-    def plan(self, messages: Sequence[MessageParam], fit: Fit) -> MemoryPlan:
-        return MemoryPlan(list(messages), 0)
+    def __post_init__(self) -> None:
+        if self.trigger is not None:
+            self.check(self.trigger)
 
-    async def complete(self, client: anthropic.AsyncAnthropic, job: SummaryJob) -> Message | None:
-        return None
+    def check(self, budget: int | None) -> None:
+        trigger = self.trigger or budget
+        if trigger is not None and trigger < _MIN_COMPACTION_TRIGGER:
+            raise ConfigurationError(
+                f"server compaction triggers at {trigger} input tokens, but the API takes no trigger under "
+                f"{_MIN_COMPACTION_TRIGGER}; raise memory_budget or use memory='drop_oldest'"
+            )
 
-    def request_params(self, budget: int | None) -> dict[str, Any]:
+    def server_params(self, budget: int | None) -> dict[str, Any]:
         trigger = self.trigger or budget
         edit: dict[str, Any] = {"type": "compact_20260112"}
         if trigger is not None:
-            if trigger < _MIN_COMPACTION_TRIGGER:
-                raise ConfigurationError(
-                    f"server compaction triggers at {trigger} input tokens, but the API takes no trigger under "
-                    f"{_MIN_COMPACTION_TRIGGER}; raise memory_budget or use memory='drop_oldest'"
-                )
             edit["trigger"] = {"type": "input_tokens", "value": trigger}
         if self.instructions:
             edit["instructions"] = self.instructions
@@ -289,7 +300,7 @@ class ServerCompaction:
 
 
 @dataclass(frozen=True)
-class ClearToolResults:
+class ClearToolResults(MemoryStrategy):
     """Let the API replace the oldest tool results with a placeholder past `trigger` input tokens.
 
     Sends `context_management={"edits": [{"type": "clear_tool_uses_20250919", ...}]}` with the beta
@@ -303,14 +314,9 @@ class ClearToolResults:
     exclude_tools: tuple[str, ...] = ()
     clear_tool_inputs: bool = False
     betas: tuple[str, ...] = ("context-management-2025-06-27",)
+    trims: ClassVar[bool] = False
 
-    def plan(self, messages: Sequence[MessageParam], fit: Fit) -> MemoryPlan:
-        return MemoryPlan(list(messages), 0)
-
-    async def complete(self, client: anthropic.AsyncAnthropic, job: SummaryJob) -> Message | None:
-        return None
-
-    def request_params(self, budget: int | None) -> dict[str, Any]:
+    def server_params(self, budget: int | None) -> dict[str, Any]:
         edit: dict[str, Any] = {"type": "clear_tool_uses_20250919", "keep": {"type": "tool_uses", "value": self.keep}}
         trigger = self.trigger or budget
         if trigger is not None:
@@ -333,14 +339,20 @@ _NAMED = {
 }
 
 
-def resolve_memory(memory: str | MemoryStrategy) -> MemoryStrategy:
-    """The strategy for `Agent(memory=...)`: a name, or a strategy instance (kept as it is)."""
+def resolve_memory(memory: str | MemoryStrategy, budget: int | None = None) -> MemoryStrategy:
+    """The strategy for `Agent(memory=...)`: a name, or a strategy instance (kept as it is), checked
+    against `budget`."""
     if isinstance(memory, str):
         factory = _NAMED.get(memory)
         if factory is None:
             raise ConfigurationError(f"memory={memory!r} is not a strategy; use one of {', '.join(sorted(_NAMED))}")
         strategy: MemoryStrategy = factory()
-        return strategy
-    if not isinstance(memory, MemoryStrategy):
-        raise ConfigurationError(f"memory={memory!r} is neither a strategy name nor a MemoryStrategy")
-    return memory
+    elif isinstance(memory, MemoryStrategy):
+        strategy = memory
+    else:
+        raise ConfigurationError(
+            f"memory={memory!r} is neither a strategy name nor a MemoryStrategy; "
+            "subclass agentkit.memory.MemoryStrategy"
+        )
+    strategy.check(budget)
+    return strategy

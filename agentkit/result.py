@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 
 from .usage import Usage
@@ -11,18 +11,43 @@ from .usage import Usage
 if TYPE_CHECKING:
     from anthropic.types import Message, MessageParam
 
-    from ._pipeline.tokens import ContextStats
-
 OutputT = TypeVar("OutputT")
+
+
+@dataclass(frozen=True)
+class ContextStats:
+    """What the token accounting saw over a run."""
+
+    context_tokens: int
+    """The exact size of the last prompt sent: input + cache read + cache write tokens."""
+    peak_context_tokens: int
+    """The largest prompt of the run, in tokens."""
+    count_tokens_calls: int
+    """How often the estimate was too close to the budget and `count_tokens` decided."""
+    dropped_messages: int = 0
+    """Messages of the history left out of the last request by the memory strategy."""
 
 
 @dataclass
 class RunResult(Generic[OutputT]):
     """The outcome of one run.
 
-    `messages` is the whole conversation as Messages API params, the new turns included: pass it
-    as `history=` to go on. `output` is the final text, or the validated object when the agent has
-    an output type. `thinking` is the model's visible thinking over the run, in order.
+    Args:
+        output: The final text, or the validated object when the agent has an output type
+            (None while `pending_approvals` wait).
+        messages: The whole conversation as Messages API params, the new turns included: pass
+            it as `history=` to go on.
+        usage: Tokens and requests of the run, continuations and sub-agents included.
+        stop_reason: The last response's stop reason (`"approval_required"` while calls wait).
+        turns: Model turns the run took.
+        response: The last response, as the SDK's `Message`.
+        run_id: The run's id (in logs and spans).
+        thinking: The model's visible thinking over the run, in order.
+        context: The prompt sizes the run saw and what memory left out.
+        trace_id: The run's trace id; None when no tracer is configured.
+        pending_approvals: Tool calls waiting for a decision; `Agent.resume(session=...,
+            approvals={id: True | False | "reason"})` goes on.
+        paced_seconds: Time the run's requests waited on the rate-limit pacer.
     """
 
     output: OutputT
@@ -30,13 +55,13 @@ class RunResult(Generic[OutputT]):
     usage: Usage
     stop_reason: str
     turns: int
-    response: Message
+    response: Message | None
     run_id: str
     thinking: str = ""
     context: ContextStats | None = None
-    """The prompt sizes the run saw and what memory left out (`context_tokens`, `count_tokens_calls`...)."""
     trace_id: str | None = None
-    """The run's trace id, to find it in a tracing backend; None when no tracer is configured."""
+    pending_approvals: list[ToolCallReady] = field(default_factory=list)
+    paced_seconds: float = 0.0
 
     def __repr__(self) -> str:
         return (
@@ -87,8 +112,20 @@ class ToolCallFinished:
 
 
 @dataclass(frozen=True)
+class ModelCallStarted:
+    """A model call begins: the turn's first, or a continuation of a cut answer (`continuation` > 0).
+
+    A consumer rebuilding the text keeps what each call streamed, and on `Retrying` drops only
+    what was streamed since the last `ModelCallStarted`.
+    """
+
+    turn: int
+    continuation: int = 0
+
+
+@dataclass(frozen=True)
 class Retrying:
-    """The current model call is being redone; drop what was streamed of it since its start."""
+    """The current model call is being redone: drop what it streamed since its `ModelCallStarted`."""
 
     reason: str
 
@@ -113,7 +150,8 @@ StreamDelta: TypeAlias = TextDelta | ThinkingDelta | ToolCallStarted
 """What a single model call yields while it streams."""
 
 RunEvent: TypeAlias = (
-    TextDelta
+    ModelCallStarted
+    | TextDelta
     | ThinkingDelta
     | ToolCallStarted
     | Retrying

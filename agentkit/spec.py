@@ -16,7 +16,6 @@ unknown keys are errors, YAML is read with the safe loader, and every problem is
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -91,11 +90,12 @@ class AgentSpec(BaseModel):
     )
 
 
-_AGENT_FIELDS = (
-    *("name", "description", "model", "max_tokens", "max_turns", "vars", "output_mode", "output_retries"),
-    *("thinking", "temperature", "top_p", "stop_sequences", "max_continuations", "request_params"),
-    *("cache", "cache_ttl"),
-)
+# Spec fields that are `AgentSettings` fields of the same name and shape, passed through as they are;
+# the others are resolved first (tools and output from import paths, memory from its mapping).
+_RESOLVED = {"extends", "tools", "output", "memory", "system", "system_file"}
+_AGENT_FIELDS = tuple(name for name in AgentSpec.model_fields if name not in _RESOLVED)
+SPEC_ONLY = frozenset({"extends", "output", "memory"})
+"""Spec fields that are not settings: `output` is `output_type`, `memory` groups the memory settings."""
 
 
 @dataclass
@@ -136,11 +136,11 @@ class LoadedSpec:
     def agent(self, **overrides: Any) -> Agent:
         """An `Agent` from this spec; `overrides` win, their `vars`/`request_params` merged into the spec's."""
         from .agent import Agent
+        from .settings import SETTING_NAMES
 
         kwargs = self.agent_kwargs()
-        accepted = inspect.signature(Agent).parameters
         for key in kwargs:
-            if key not in accepted:  # a setting this version's Agent does not have yet
+            if key not in SETTING_NAMES:  # a setting this version's Agent does not have yet
                 message = f"this version of agentkit's Agent does not take {key}="
                 raise SpecError([self.marks.problem((_SPEC_KEY.get(key, key),), message)])
         for merged in ("vars", "request_params"):

@@ -14,7 +14,7 @@ import sys
 import typing
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar, overload, runtime_checkable
 
 import anyio
 import anyio.to_thread
@@ -31,7 +31,7 @@ from .usage import Usage
 if TYPE_CHECKING:
     from .agent import Agent
 
-__all__ = ["RunContext", "Tool", "ToolResult", "tool"]
+__all__ = ["ApprovalPolicy", "RunContext", "Tool", "ToolResult", "Toolset", "is_toolset", "tool"]
 
 DepsT = TypeVar("DepsT")
 
@@ -50,6 +50,39 @@ class RunContext(Generic[DepsT]):
     run_id: str
     turn: int
     tool_call_id: str = ""
+
+    def for_call(self, tool_call_id: str) -> RunContext[DepsT]:
+        """This context for one tool call."""
+        return RunContext(self.deps, self.agent, self.usage, self.messages, self.run_id, self.turn, tool_call_id)
+
+
+ApprovalPolicy: TypeAlias = "bool | Callable[[dict[str, Any]], bool]"
+"""Whether a call needs a human's approval: always, never, or decided on the call's arguments."""
+
+
+@runtime_checkable
+class Toolset(Protocol):
+    """Tools that come from elsewhere (an MCP server): started for a run, listed each turn.
+
+    A run enters every toolset of its agent for its duration (`async with agent:` keeps them
+    entered across runs); entering is refcounted by the toolset, so concurrent runs share it.
+    """
+
+    name: str
+    """Names the toolset in errors (a clash of tool names names both sources)."""
+
+    async def __aenter__(self) -> Any: ...
+
+    async def __aexit__(self, *exc_info: Any) -> Any: ...
+
+    async def list_tools(self) -> Sequence[Tool]:
+        """The tools, as the model sees them; cached by the toolset, so cheap to call per turn."""
+        ...
+
+
+def is_toolset(value: object) -> bool:
+    """Whether `value` is a toolset rather than a function or a `Tool`."""
+    return not isinstance(value, Tool) and callable(getattr(value, "list_tools", None)) and hasattr(value, "__aenter__")
 
 
 @dataclass(frozen=True)
@@ -86,6 +119,9 @@ class Tool:
     description: str
     input_schema: dict[str, Any]
     timeout: float | None
+    idempotent: bool
+    requires_approval: ApprovalPolicy
+    durable: bool
     function: Callable[..., Any]
     _instance: object | None  # the `self` of a bound method tool
     _is_method: bool
@@ -101,6 +137,9 @@ class Tool:
         name: str | None = None,
         description: str | None = None,
         timeout: float | None = None,
+        idempotent: bool = False,
+        requires_approval: ApprovalPolicy = False,
+        durable: bool = True,
     ) -> None:
         if not callable(function):
             raise ToolDefinitionError(
@@ -112,6 +151,7 @@ class Tool:
         doc_description, param_docs = parse_docstring(inspect.getdoc(_target(function)))
         is_method, params, model, schema = _build(tool_name, function, param_docs)
         self._setup(function, tool_name, doc_description if description is None else description, schema, timeout)
+        self.idempotent, self.requires_approval, self.durable = idempotent, requires_approval, durable
         self._is_method, self._params, self._is_async = is_method, params, _is_async(function)
         self._validate = model.__pydantic_validator__.validate_python
 
@@ -124,10 +164,14 @@ class Tool:
         function: Callable[[dict[str, Any], RunContext[Any]], Awaitable[Any]],
         *,
         timeout: float | None = None,
+        idempotent: bool = False,
+        requires_approval: ApprovalPolicy = False,
+        durable: bool = True,
     ) -> Tool:
         """A tool with a hand-written schema: arguments reach `function` as the dict the model sent."""
         self = cls.__new__(cls)
         self._setup(function, _check_name(name, function), description, input_schema, timeout)
+        self.idempotent, self.requires_approval, self.durable = idempotent, requires_approval, durable
         return self
 
     def _setup(
@@ -147,6 +191,11 @@ class Tool:
         self._param = {"name": name, "description": description, "input_schema": schema}
         if not description:
             del self._param["description"]
+
+    def needs_approval(self, arguments: dict[str, Any]) -> bool:
+        """Whether this call waits for a human's decision (`requires_approval`)."""
+        policy = self.requires_approval
+        return bool(policy(arguments)) if callable(policy) else bool(policy)
 
     def to_param(self) -> dict[str, Any]:
         """The tool as the Messages API's `tools` entry. A shallow copy: add keys freely."""
@@ -267,10 +316,19 @@ def tool(
     name: str | None = None,
     description: str | None = None,
     timeout: float | None = None,
+    idempotent: bool = False,
+    requires_approval: ApprovalPolicy = False,
+    durable: bool = True,
 ) -> Tool: ...
 @overload
 def tool(
-    *, name: str | None = None, description: str | None = None, timeout: float | None = None
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    timeout: float | None = None,
+    idempotent: bool = False,
+    requires_approval: ApprovalPolicy = False,
+    durable: bool = True,
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 def tool(
     func: Callable[..., Any] | None = None,
@@ -279,11 +337,34 @@ def tool(
     name: str | None = None,
     description: str | None = None,
     timeout: float | None = None,
+    idempotent: bool = False,
+    requires_approval: ApprovalPolicy = False,
+    durable: bool = True,
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
-    """Make a `Tool` from a function: `@tool`, `@tool()` or `@tool(name=..., timeout=...)`."""
+    """Make a `Tool` from a function: `@tool`, `@tool()` or `@tool(name=..., timeout=...)`.
+
+    Args:
+        func: The function (given when used as a bare `@tool`).
+        name: The tool's name (default: the function's).
+        description: The description the model reads (default: the docstring's summary).
+        timeout: Seconds before the call is abandoned with an error result.
+        idempotent: Safe to run again when a crash left it unfinished; otherwise resume answers
+            it with an error saying it may or may not have run.
+        requires_approval: Wait for a human's decision before running it: always, or when a
+            function of the arguments says so.
+        durable: In a durable run, a checkpointed step of its own (False for pure functions).
+    """
+    options: dict[str, Any] = {
+        "name": name,
+        "description": description,
+        "timeout": timeout,
+        "idempotent": idempotent,
+        "requires_approval": requires_approval,
+        "durable": durable,
+    }
     if func is not None:
-        return Tool(func, name=name, description=description, timeout=timeout)
-    return functools.partial(Tool, name=name, description=description, timeout=timeout)
+        return Tool(func, **options)
+    return functools.partial(Tool, **options)
 
 
 @functools.cache

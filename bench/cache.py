@@ -30,9 +30,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agentkit._pipeline.cache import place_breakpoints
-from agentkit._pipeline.tokens import TokenCounter
-from agentkit._pipeline.trim import DEFAULT_LOW_WATERMARK
+from agentkit._loop.cache import place_breakpoints
+from agentkit._loop.tokens import TokenCounter
+from agentkit._loop.trim import DEFAULT_LOW_WATERMARK
 from agentkit.memory import DropOldest, Fit, MemoryStrategy
 from agentkit.testing import MessagesServer, Reply, Request, text, tool_use
 from agentkit.testing._tokens import _units

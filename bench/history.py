@@ -31,11 +31,12 @@ import statistics
 import time
 from typing import Any
 
-from agentkit import Agent, Usage
-from agentkit._pipeline.build import build_params
-from agentkit._pipeline.cache import place_breakpoints
-from agentkit._pipeline.context import fit_to_budget
-from agentkit._pipeline.tokens import TokenCounter
+from agentkit import Agent
+from agentkit._loop.prepare import build_params
+from agentkit._loop.prepare import prepare as prepare_request
+from agentkit._loop.state import RunInput, RunState
+from agentkit._loop.tokens import TokenCounter
+from agentkit.run import Journal
 from agentkit.testing import estimate_tokens, text, tool_use
 from bench.cache import MODEL, SYSTEM, tool_output
 
@@ -107,18 +108,18 @@ async def prepare(agent: Agent, messages: list[Any], counter: TokenCounter) -> f
 
     The response is taken to report the prompt the counter estimates (that estimate is not timed)."""
     started, counting = time.process_time(), CLIENT.seconds
-    params = build_params(agent, SYSTEM, messages, None)
-    turn_start = len(messages) - 1
-    params, _ = await fit_to_budget(
-        CLIENT,  # type: ignore[arg-type]
-        params,
-        messages,
+    run = RunInput(
         agent=agent,
-        counter=counter,
-        turn_start=turn_start,
-        usage=Usage(),
+        settings=agent.settings,
+        client=CLIENT,  # type: ignore[arg-type]
+        messages=messages,
+        variables={},
+        deps=None,
+        output=None,
+        journal=Journal(),
     )
-    place_breakpoints(params, mode=agent.cache, ttl=agent.cache_ttl, measure=counter)
+    state = RunState.start(run, SYSTEM, agent.toolset, counter)
+    params = (await prepare_request(state, CLIENT, agent.memory_strategy)).params  # type: ignore[arg-type]
     elapsed = time.process_time() - started - (CLIENT.seconds - counting)
     reported = Reported(counter.estimate(params))
     started = time.process_time()
@@ -129,7 +130,8 @@ async def prepare(agent: Agent, messages: list[Any], counter: TokenCounter) -> f
 async def measure(turns: int, budgeted: bool, repeats: int) -> tuple[float, float]:
     """(first request of a run, a later request) in CPU seconds, median of `repeats`."""
     messages = history(turns)
-    params = build_params(agent(None), SYSTEM, messages, None)
+    plain = agent(None)
+    params = build_params(plain.settings, SYSTEM, messages, plain.toolset, None, plain.memory_strategy)
     size = TokenCounter(model=MODEL).estimate(params)
     overhead = TokenCounter(model=MODEL).estimate({**params, "messages": []})
     subject = agent(overhead + (size - overhead) // 2 if budgeted else None)

@@ -139,12 +139,13 @@ async def main() -> None:
     try:
         with model_client(scripted_model) as client:
             weather = weather_agent()
-            weather.client = client
-            weather.vars = {"today": datetime.date.today()}
             planner = planner_agent(weather)
-            planner.client = client
             # The application's own span: the planner's run, and the weather agent's inside it, are its children.
-            with tracer.start_as_current_span("POST /trips"):
+            with (
+                weather.override(client=client, vars={"today": datetime.date.today()}),
+                planner.override(client=client),
+                tracer.start_as_current_span("POST /trips"),
+            ):
                 result = await planner.run("I'm off to Paris, then Oslo. What should I pack?")
             print(f"output: {result.output!r}")
     finally:

@@ -57,8 +57,8 @@ def scripted_model(request: Request) -> Reply:
 async def main() -> None:
     with model_client(scripted_model) as client:
         agent = weather_agent()
-        agent.client = client
-        result = await agent.run("What's the weather in Paris and Tokyo?", vars={"today": datetime.date.today()})
+        with agent.override(client=client):
+            result = await agent.run("What's the weather in Paris and Tokyo?", vars={"today": datetime.date.today()})
         show("weather: a functional agent with parallel tool calls", result)
 
 

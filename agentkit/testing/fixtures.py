@@ -35,6 +35,16 @@ def _describe(server: MessagesServer) -> str:
     return "\n".join(lines)
 
 
+@pytest.fixture(autouse=True)
+def _agentkit_learned_facts() -> Iterator[None]:
+    """Each test starts with nothing learned about models (prefill, output limits, token scale)."""
+    from agentkit._loop._learned import LEARNED
+
+    LEARNED.reset()
+    yield
+    LEARNED.reset()
+
+
 @pytest.fixture
 def messages_server(request: pytest.FixtureRequest) -> Iterator[MessagesServer]:
     """A started `MessagesServer`; the test fails if any request was rejected, unless it is marked

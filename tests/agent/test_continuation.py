@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agentkit import Agent, MaxTokensReached, TextDelta
-from agentkit._pipeline.continuation import CONTINUE_PROMPT
+from agentkit._loop.continuation import CONTINUE_PROMPT
 from agentkit.testing import MessagesServer, Reply, Request, text, thinking, tool_use
 
 pytestmark = pytest.mark.anyio
@@ -102,10 +102,31 @@ async def test_a_server_that_repeats_the_prefill_still_gives_the_text_once(
     assert len(messages_server.requests) == 4
 
 
-@pytest.mark.agentkit_allow_rejected
-async def test_a_model_that_rejects_prefill_is_continued_with_a_user_turn() -> None:
+async def test_a_model_family_known_to_refuse_prefill_is_continued_with_a_user_turn_at_once() -> None:
     with MessagesServer(continuing_model(14), prefill=False) as server:
-        agent = Agent(model="claude-opus-5", client=server.client())
+        agent = Agent(model="claude-opus-4-7", client=server.client())
+        result = await agent.run("Recite.")
+
+    assert result.output == FULL
+    assert server.rejected == []  # no prefill was ever sent: the model table knows the family
+    assert server.requests[1].messages[-1] == {"role": "user", "content": CONTINUE_PROMPT}
+
+
+@pytest.mark.parametrize(
+    "model", ["anthropic.claude-opus-4-7-v1:0", "us.anthropic.claude-sonnet-5-v1:0", "claude-opus-4-7@20251001"]
+)
+async def test_bedrock_and_vertex_ids_find_their_family_in_the_model_table(model: str) -> None:
+    with MessagesServer(continuing_model(14), prefill=False) as server:
+        result = await Agent(model=model, client=server.client()).run("Recite.")
+
+    assert result.output == FULL
+    assert server.rejected == []
+
+
+@pytest.mark.agentkit_allow_rejected
+async def test_a_model_the_table_does_not_know_learns_from_the_prefill_400() -> None:
+    with MessagesServer(continuing_model(14), prefill=False) as server:
+        agent = Agent(model="claude-nova-1", client=server.client())
         result = await agent.run("Recite.")
         again = await agent.run("Recite.")
 

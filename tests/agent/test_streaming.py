@@ -52,7 +52,8 @@ async def test_a_stream_yields_typed_events_and_rebuilds_the_result_of_run() -> 
         assert all(request.stream for request in server.requests)
 
     kinds = [type(e).__name__ for e in events]
-    assert kinds[0] == "ThinkingDelta"
+    assert kinds[:2] == ["ModelCallStarted", "ThinkingDelta"]  # each model call is announced
+    assert kinds.count("ModelCallStarted") == 2
     assert kinds.index("ToolCallStarted") < kinds.index("ToolCallReady") < kinds.index("ToolCallFinished")
     assert kinds[-1] == "RunFinished"
     assert [e for e in events if isinstance(e, ToolCallStarted)] == [ToolCallStarted("toolu_1", "add")]

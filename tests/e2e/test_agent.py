@@ -13,7 +13,7 @@ import pytest
 from pydantic import BaseModel
 
 from agentkit import Agent, MaxTokensReached, RunContext, TextDelta, Tool, ToolCallFinished, TurnFinished, tool
-from agentkit._pipeline.tokens import TokenCounter
+from agentkit._loop.tokens import TokenCounter
 
 from .helpers import COUNT_TOKENS, Traces, Wire, tool_call_prefill
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentkit._pipeline.cache import place_breakpoints
-from agentkit._pipeline.tokens import TokenCounter
+from agentkit._loop.cache import place_breakpoints
+from agentkit._loop.tokens import TokenCounter
 from agentkit.memory import DropOldest, Fit, MemoryStrategy
 from agentkit.testing import Reply, Request, text, tool_use
 
@@ -68,7 +68,7 @@ class Conversation:
 
     async def prepare(self, counter: TokenCounter, start: int) -> dict[str, Any]:
         base: dict[str, Any] = {"model": MODEL, "max_tokens": 1024, "system": SYSTEM, "tools": TOOLS}
-        base.update(self.memory.request_params(self.budget))
+        base.update(self.memory.server_params(self.budget))
         if self.budget is None:
             return {**base, "messages": list(self.messages)}
         for _ in range(3):

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from agentkit._pipeline.cache import count_breakpoints, place_breakpoints
+from agentkit._loop.cache import count_breakpoints, place_breakpoints
 from agentkit.testing import validate
 
 from .histories import body, conversation, exchange, prompt

@@ -113,4 +113,6 @@ def test_strategies_resolve_by_name_and_bad_settings_name_the_fix() -> None:
     with pytest.raises(ConfigurationError, match="drop_oldest"):
         resolve_memory("forget_everything")
     with pytest.raises(ConfigurationError, match="50000"):
-        ServerCompaction().request_params(10_000)
+        ServerCompaction().check(10_000)
+    with pytest.raises(ConfigurationError, match="50000"):
+        ServerCompaction(trigger=10_000)  # checked when constructed

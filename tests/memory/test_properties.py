@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agentkit import MemoryBudgetExceeded
-from agentkit._pipeline.cache import count_breakpoints, place_breakpoints
-from agentkit._pipeline.tokens import LOCAL
-from agentkit._pipeline.trim import trim
+from agentkit._loop.cache import count_breakpoints, place_breakpoints
+from agentkit._loop.tokens import LOCAL
+from agentkit._loop.trim import trim
 from agentkit.testing import text, thinking, validate
 
 SYSTEM = "House rules. " * 500

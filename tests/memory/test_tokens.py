@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from agentkit._pipeline.tokens import UNCALIBRATED_ERROR, Estimate, TokenCounter
+from agentkit._loop.tokens import UNCALIBRATED_ERROR, Estimate, TokenCounter
 from agentkit.testing import MessagesServer, Reply, estimate_tokens
 
 from .histories import answer, conversation, exchange, prompt

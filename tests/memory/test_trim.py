@@ -7,8 +7,8 @@ import copy
 import pytest
 
 from agentkit import MemoryBudgetExceeded, RunError
-from agentkit._pipeline.tokens import LOCAL
-from agentkit._pipeline.trim import trim, units
+from agentkit._loop.tokens import LOCAL
+from agentkit._loop.trim import trim, units
 from agentkit.testing import validate
 
 from .histories import answer, body, conversation, exchange, prompt

@@ -25,12 +25,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from .._caching import MAX_BREAKPOINTS, min_cacheable_tokens
+from ..settings import CacheMode, CacheTTL
 from .tokens import ASSISTANT, LOCAL, MARKED, Measure, local_size, overhead_size
 
 __all__ = ["CacheMode", "CacheTTL", "count_breakpoints", "place_breakpoints"]
 
-CacheMode = Literal["auto", "off"]
-CacheTTL = Literal["5m", "1h"]
 
 _CACHEABLE = frozenset({"text", "image", "document", "tool_use", "tool_result", "search_result"})
 _Position = tuple[int, int, int]  # (0 tools | 1 system | 2 messages | 3 top level, index, block)

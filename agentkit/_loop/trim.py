@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import itertools
 from bisect import bisect_left
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any
 
 from ..errors import MemoryBudgetExceeded
+from ..settings import Pinned
 from .tokens import ASSISTANT, LOCAL, PROMPT, Facts, Measure, sliced
 
 if TYPE_CHECKING:
@@ -39,9 +40,6 @@ DEFAULT_LOW_WATERMARK = 0.6
 """A cut leaves about 60% of the budget. Chosen with `python -m bench.cache --sweep`: each cut writes
 the kept history to the cache again, so lower cuts less often and reads more (0.5 and 0.6 within 0.01
 of each other), higher keeps more history but from 0.7 on costs 1.5-5 points of cache-read share."""
-
-
-Pinned: TypeAlias = Callable[[int, Mapping[str, Any]], bool] | Collection[int] | None
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,12 @@
-"""Stage 5: one complete answer from the model, whatever `max_tokens` cut.
+"""Phase 2 of a turn: complete it. One whole answer from the model, whatever `max_tokens` cut.
 
 A text answer cut at `max_tokens` is continued, up to `max_continuations` times, and stitched so
 the text is exactly what one uninterrupted answer would be. Where the model takes an assistant
 prefill, the partial text goes back as the final assistant message with trailing whitespace
 stripped (the API rejects it otherwise) and the model continues it; where it does not (thinking
-enabled, or a model that rejects prefill), a user turn asks it to continue. Some Anthropic-compatible
+enabled, a model family the model table knows refuses prefill, or one that answered a prefill
+with a 400 before), a user turn asks it to continue. Every continuation request passes the
+run's memory budget and usage limits (`guard`) like the turn's first request. Some Anthropic-compatible
 servers (llama.cpp's llama-server) start their answer to a prefill with the prefill itself, where the
 API gives only what follows: that repeat is dropped, so the stitched text holds each piece once. A
 tool call cut at `max_tokens` is never run: the turn is redone with a larger `max_tokens`.
@@ -12,38 +14,47 @@ tool call cut at `max_tokens` is never run: the turn is redone with a larger `ma
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
+from .._models import refuses_prefill
 from ..errors import APIError, MaxTokensReached
-from ..result import Retrying, StreamDelta, TextDelta, ThinkingDelta, ToolCallStarted
+from ..result import ModelCallStarted, Retrying, StreamDelta, TextDelta, ThinkingDelta, ToolCallStarted
 from ..usage import Usage
-from .call import assistant_message, dump_block, request
+from ._learned import LEARNED, key_of
+from .model import assistant_message, dump_block, request
 
 if TYPE_CHECKING:
     import anthropic
     from anthropic.types import Message, MessageParam
 
+    from ..hooks import ModelCallHook
     from ..telemetry import RunTelemetry
+
+Guard = Callable[[dict[str, Any], Usage], Awaitable[dict[str, Any]]]
+"""Checks a continuation request against the run's budget and limits (given the turn's usage so far)."""
 
 CONTINUE_PROMPT = (
     "Your answer was cut off by the output limit. Continue exactly where it stopped: "
     "no preamble, do not repeat anything."
 )
 _FALLBACK_OUTPUT_LIMIT = 64_000
-_output_limits: dict[tuple[str, str], int] = {}
-_no_prefill: set[tuple[str, str]] = set()
 
 
 @dataclass(frozen=True)
 class Answer:
-    """The model's complete turn: the stitched response, the history entry, the usage of every call."""
+    """The model's complete turn: the stitched response, the history entry, the usage of every call.
+
+    `first_usage` is the usage of the turn's first request alone: the one token accounting can
+    calibrate on, since its prompt is the prepared request's (a continuation's holds more).
+    """
 
     response: Message
     message: MessageParam | None
     usage: Usage
+    first_usage: Any = None
 
 
 async def complete(
@@ -54,19 +65,35 @@ async def complete(
     max_continuations: int,
     tel: RunTelemetry,
     turn: int,
-) -> AsyncGenerator[StreamDelta | Retrying | Answer, None]:
+    guard: Guard | None = None,
+    hook: ModelCallHook | None = None,
+) -> AsyncGenerator[ModelCallStarted | StreamDelta | Retrying | Answer, None]:
     """Call the model until its turn is whole; yield stream deltas, then one `Answer`."""
     usage = Usage()
+    first_usage: Any = None
     partial = ""  # the text so far, trailing whitespace dropped (the continuation supplies it)
     thinking: list[Any] = []  # thinking blocks of earlier pieces, kept at the front
+    texts: list[Any] = []  # text blocks of earlier pieces (citations and all), stitched at the end
     continuations = 0
     sent = params
+    key = key_of(client, params["model"])
     while True:
         held = _HeldWhitespace()
         echo = _Echo(partial if continuations and _uses_prefill(sent) else "")
         response: Message | None = None
+        if sent is not params and guard is not None:
+            wanted = sent["max_tokens"]
+            sent = await guard(sent, usage)
+            if sent["max_tokens"] < wanted and not continuations:
+                raise MaxTokensReached(
+                    f"A tool call was cut at max_tokens and the usage limits leave no room to redo it with "
+                    f"max_tokens={wanted}; raise the limits or ask for smaller tool inputs",
+                    partial_output=partial,
+                    usage=usage,
+                )
+        yield ModelCallStarted(turn, continuations)
         try:
-            async with aclosing(request(client, sent, stream=stream, tel=tel, turn=turn)) as items:
+            async with aclosing(request(client, sent, stream=stream, tel=tel, turn=turn, hook=hook)) as items:
                 async for item in items:
                     if isinstance(item, TextDelta):
                         if shown := held.feed(echo.feed(item.text)):
@@ -80,12 +107,14 @@ async def complete(
                         response = item
         except APIError as exc:
             if continuations and sent is not params and _rejects_prefill(exc) and _uses_prefill(sent):
-                _no_prefill.add(_key(client, params))
+                LEARNED.no_prefill.add(key)
                 sent = _continue_with(params, partial, thinking, prefill=False)
                 continue
             raise
         assert response is not None
         usage.add(Usage.from_response(response.usage))
+        if first_usage is None:
+            first_usage = response.usage
         cut = response.stop_reason == "max_tokens"
         if shown := held.feed(echo.flush()):
             yield TextDelta(shown)
@@ -98,8 +127,8 @@ async def complete(
             continue
         text = partial + echo.strip("".join(b.text for b in response.content if b.type == "text"))
         if not cut:
-            stitched = _stitched(response, text, thinking) if continuations else response
-            yield Answer(stitched, assistant_message(stitched), usage)
+            stitched = _stitched(response, texts, thinking, echo) if continuations else response
+            yield Answer(stitched, assistant_message(stitched), usage, first_usage)
             return
         if continuations == max_continuations:
             raise MaxTokensReached(
@@ -111,7 +140,8 @@ async def complete(
         continuations += 1
         partial = text.rstrip()
         thinking += [b for b in response.content if b.type in ("thinking", "redacted_thinking")]
-        prefill = not _thinking_enabled(params) and _key(client, params) not in _no_prefill
+        texts += _own_text(response, echo)
+        prefill = not _thinking_enabled(params) and _takes_prefill(key)
         tel.emit("info", "continuing_past_max_tokens", turn=turn, continuation=continuations, prefill=prefill)
         # Nothing but whitespace so far: there is nothing to continue, so ask again from the start.
         sent = _continue_with(params, partial, thinking, prefill=prefill) if partial else params
@@ -126,14 +156,38 @@ def _continue_with(params: dict[str, Any], partial: str, thinking: list[Any], *,
     return {**params, "messages": messages}
 
 
-def _stitched(last: Message, text: str, thinking: list[Any]) -> Message:
-    """The last piece with the whole text in one block, earlier thinking first, other blocks kept."""
-    from anthropic.types import TextBlock
+def _takes_prefill(key: tuple[str, str]) -> bool:
+    """Whether to continue with a prefill: the model table first, then what was learned."""
+    return refuses_prefill(key[1]) is not True and key not in LEARNED.no_prefill
 
+
+def _own_text(response: Message, echo: _Echo) -> list[Any]:
+    """The text blocks of one piece, the repeat of the prefill dropped from the first."""
+    blocks = [b for b in response.content if b.type == "text"]
+    if blocks and echo.prefill and blocks[0].text.startswith(echo.prefill):
+        blocks[0] = blocks[0].model_copy(update={"text": echo.strip(blocks[0].text)})
+    return blocks
+
+
+def _stitched(last: Message, texts: list[Any], thinking: list[Any], echo: _Echo) -> Message:
+    """The last piece with every piece's text blocks in order, earlier thinking first.
+
+    Each text block keeps its fields (citations); a block cut mid-way at `max_tokens` is joined
+    with the next piece's first block when neither carries citations, so plain text stays one block.
+    The trailing whitespace a cut piece ended with was dropped for the continuation and is
+    regenerated by the next piece.
+    """
     own = [b for b in last.content if b.type in ("thinking", "redacted_thinking")]
     rest = [b for b in last.content if b.type not in ("text", "thinking", "redacted_thinking")]
-    content = [*thinking, *own, TextBlock(type="text", text=text), *rest]
-    return last.model_copy(update={"content": content})
+    blocks: list[Any] = []
+    for block in [*texts, *_own_text(last, echo)]:
+        if blocks and not getattr(blocks[-1], "citations", None) and not getattr(block, "citations", None):
+            blocks[-1] = blocks[-1].model_copy(update={"text": blocks[-1].text.rstrip() + block.text})
+        else:
+            if blocks:
+                blocks[-1] = blocks[-1].model_copy(update={"text": blocks[-1].text.rstrip()})
+            blocks.append(block)
+    return last.model_copy(update={"content": [*thinking, *own, *blocks, *rest]})
 
 
 async def _more_room(
@@ -155,18 +209,15 @@ async def _more_room(
 
 async def _output_limit(client: anthropic.AsyncAnthropic, model: str) -> int:
     """The model's largest `max_tokens`, from the Models API once per model, else a safe default."""
-    key = _key(client, {"model": model})
-    if key not in _output_limits:
+    key = key_of(client, model)
+    limits = LEARNED.output_limits
+    if key not in limits:
         try:
             info = await client.models.retrieve(model)
-            _output_limits[key] = int(getattr(info, "max_tokens", None) or _FALLBACK_OUTPUT_LIMIT)
+            limits[key] = int(getattr(info, "max_tokens", None) or _FALLBACK_OUTPUT_LIMIT)
         except Exception:  # an Anthropic-compatible server may not serve /v1/models
-            _output_limits[key] = _FALLBACK_OUTPUT_LIMIT
-    return _output_limits[key]
-
-
-def _key(client: anthropic.AsyncAnthropic, params: dict[str, Any]) -> tuple[str, str]:
-    return (str(client.base_url), cast(str, params["model"]))
+            limits[key] = _FALLBACK_OUTPUT_LIMIT
+    return limits[key]
 
 
 def _thinking_enabled(params: dict[str, Any]) -> bool:

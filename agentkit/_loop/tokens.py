@@ -9,10 +9,12 @@ the difference. It asks `messages.count_tokens` only when an estimate is too clo
 tell which side of it the prompt is on; with an anchor that is rare, because the uncertain part is
 only what was added or left out since the last response.
 
-Speed: each message's local size and kind are computed once per message object and memoised by
-`id()` (the memo holds the message, so an id cannot be reused while its entry lives; it keeps the
-latest 100,000). A request then costs a few C-speed passes over the history, never a
-re-serialisation of it. Messages are treated as immutable once sent: replace a dict, do not edit it.
+Speed: each message's local size and kind are computed once per message object per run and
+memoised by `id()` in the run's own counter (the memo holds the message, so an id cannot be reused
+while its entry lives, and the memo goes with the run). A request then costs a few C-speed passes
+over the history, never a re-serialisation of it. An estimate may miss a message edited in place
+after it was sized; nothing that must be exact (cache markers, the API's limits) relies on it.
+Calibration across runs lives in `agentkit._loop._learned`.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from __future__ import annotations
 import inspect
 import json
 import math
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any, Protocol
+
+from ..result import ContextStats
 
 if TYPE_CHECKING:
     import anthropic
@@ -53,14 +56,9 @@ UNCALIBRATED_ERROR = 0.35
 """How far off a local estimate may be before any response calibrated it: models from 4.7 on count
 about 30% more tokens than Haiku 4.5 for the same text, so a fixed chars-per-token guess can miss
 by that much."""
-_LEARNED_SCALE: dict[str, float] = {}  # model -> last calibrated scale, the prior of the next run
-_RECENT: OrderedDict[int, tuple[Any, _Anchor]] = OrderedDict()  # id(last anchored message) -> anchor
-_RECENT_LIMIT = 32
 
 PROMPT, ASSISTANT, MARKED = 1, 2, 4  # message flags: a turn-starting user message, an assistant one, has markers
 _SHIFT = 3
-_MEMO: dict[int, tuple[Any, int]] = {}  # id(message) -> (message, size << _SHIFT | flags)
-_MEMO_LIMIT = 100_000
 
 
 def _chars(block: Mapping[str, Any]) -> tuple[int, int]:
@@ -132,12 +130,12 @@ def _flags(message: Mapping[str, Any]) -> int:
 
 
 def _packed(message: Mapping[str, Any]) -> int:
-    value = message_size(message) << _SHIFT | _flags(message)
-    if len(_MEMO) >= _MEMO_LIMIT:  # keep the newer half
-        for key in list(_MEMO)[: _MEMO_LIMIT // 2]:
-            del _MEMO[key]
-    _MEMO[id(message)] = (message, value)
-    return value
+    return message_size(message) << _SHIFT | _flags(message)
+
+
+def _facts_of(packed: list[int]) -> Facts:
+    sizes = [p >> _SHIFT for p in packed]
+    return Facts([p & 7 for p in packed], sizes, list(accumulate(sizes, initial=0)))
 
 
 @dataclass(frozen=True)
@@ -153,12 +151,17 @@ class Facts:
         return self.cum[stop] - self.cum[start]
 
 
-def facts(messages: Sequence[Mapping[str, Any]]) -> Facts:
-    """The facts of `messages`, each message computed once (memoised by identity)."""
-    get = _MEMO.get
-    packed = [entry[1] if (entry := get(id(m))) is not None else _packed(m) for m in messages]
-    sizes = [p >> _SHIFT for p in packed]
-    return Facts([p & 7 for p in packed], sizes, list(accumulate(sizes, initial=0)))
+def facts(messages: Sequence[Mapping[str, Any]], memo: dict[int, tuple[Any, int]] | None = None) -> Facts:
+    """The facts of `messages`; with `memo` (a run's), each message is sized once per run."""
+    if memo is None:
+        return _facts_of([_packed(m) for m in messages])
+    packed = []
+    for m in messages:
+        entry = memo.get(id(m))
+        if entry is None or entry[0] is not m:
+            entry = memo[id(m)] = (m, _packed(m))
+        packed.append(entry[1])
+    return _facts_of(packed)
 
 
 class Measure(Protocol):
@@ -216,18 +219,6 @@ class Estimate(int):
 
 
 @dataclass(frozen=True)
-class ContextStats:
-    """What the accounting saw over a run (proposed for `RunResult.context`)."""
-
-    context_tokens: int
-    """The exact size of the last prompt sent: input + cache read + cache write tokens."""
-    peak_context_tokens: int
-    count_tokens_calls: int
-    dropped_messages: int = 0
-    """Messages of the history left out of the last request by the memory strategy."""
-
-
-@dataclass(frozen=True)
 class _Anchor:
     """The last exact prompt size, and the messages it counted (id -> local size)."""
 
@@ -246,12 +237,17 @@ class TokenCounter:
     for `model`), the whole estimate is taken as uncertain by `UNCALIBRATED_ERROR`.
     """
 
-    def __init__(self, *, model: str = "", margin: float = 0.1) -> None:
+    def __init__(self, *, model: str = "", margin: float = 0.1, key: tuple[str, str] | None = None) -> None:
+        from ._learned import LEARNED
+
         if not 0 <= margin < 1:
             raise ValueError(f"margin must be in [0, 1), not {margin!r}")
         self.model, self.margin = model, margin
-        self.scale = _LEARNED_SCALE.get(model, 1.0)
-        self._calibrated = model in _LEARNED_SCALE
+        self.key = key or ("", model)
+        seed = LEARNED.scale(self.key)
+        self.scale = seed or 1.0
+        self._calibrated = seed is not None
+        self._memo: dict[int, tuple[Any, int]] = {}  # id(message) -> (message, size << _SHIFT | flags)
         self._exact: tuple[Any, int] | None = None  # the reply since the anchor, and its output_tokens
         self._anchor: _Anchor | None = None
         self._known: dict[int, tuple[Any, int, Any, Facts]] = {}  # id(list) -> (list, len, last item, facts)
@@ -267,9 +263,9 @@ class TokenCounter:
             and known[1] <= n
             and (n == 0 or messages[known[1] - 1] is known[2])
         ):
-            result = known[3] if known[1] == n else _extend(known[3], facts(messages[known[1] :]))
+            result = known[3] if known[1] == n else _extend(known[3], facts(messages[known[1] :], self._memo))
         else:
-            result = facts(messages)
+            result = facts(messages, self._memo)
         self.remember(messages, result)
         if self._anchor is None:
             self._adopt(messages)
@@ -315,10 +311,12 @@ class TokenCounter:
     def _adopt(self, messages: Sequence[Any]) -> None:
         """Take over the anchor of an earlier run whose last counted message is among the last of
         `messages`: a run resumed with `history=result.messages` needs no fresh calibration."""
+        from ._learned import LEARNED
+
         for message in reversed(messages[-8:]):
-            entry = _RECENT.get(id(message))
-            if entry is not None and entry[0] is message:
-                self._anchor, self.scale, self._calibrated = entry[1], entry[1].scale, True
+            anchor = LEARNED.anchor(self.key, message)
+            if anchor is not None:
+                self._anchor, self.scale, self._calibrated = anchor, anchor.scale, True
                 return
 
     def needs_exact(self, estimate: int, budget: int) -> bool:
@@ -350,21 +348,19 @@ class TokenCounter:
         return ContextStats(self.context_tokens, self.peak_context_tokens, self.count_tokens_calls, dropped_messages)
 
     def _anchor_at(self, params: Mapping[str, Any], tokens: int) -> None:
+        from ._learned import LEARNED
+
         messages: Sequence[Any] = params.get("messages") or ()
         found = self.facts(messages)
         overhead = overhead_size(params)
         if found.cum[-1] + overhead > 0 and tokens > 0:
             self.scale = tokens / (found.cum[-1] + overhead)
             self._calibrated = True
-            if self.model:
-                _LEARNED_SCALE[self.model] = self.scale
+            LEARNED.calibrated(self.key, self.scale)
         anchor = _Anchor(dict(zip(map(id, messages), found.sizes, strict=True)), list(messages), overhead, self.scale)
         self._anchor, self._exact = anchor, None
         if messages:
-            _RECENT[id(messages[-1])] = (messages[-1], anchor)
-            _RECENT.move_to_end(id(messages[-1]))
-            while len(_RECENT) > _RECENT_LIMIT:
-                _RECENT.popitem(last=False)
+            LEARNED.remember_anchor(self.key, messages[-1], anchor)
 
 
 def _prompt_tokens(usage: Any) -> int:

@@ -1,7 +1,10 @@
-"""Stage 5a: one request to the Messages API, streamed or not, and its response as history.
+"""One request to the Messages API, streamed or not, and its response as history.
 
 This is the only place that calls `client.messages`. The SDK retries 408/409/429/5xx itself;
-what is left surfaces as an `APIError` carrying the status, error type and request id.
+what is left surfaces as an `APIError` carrying the status, error type and request id. A
+response is only an answer when it is whole: a stream that ends without `message_stop`, with a
+content block left open or no `stop_reason`, and a JSON body cut short, are broken responses,
+retried like a cut connection and never taken for an answer (no tool runs on half an input).
 """
 
 from __future__ import annotations
@@ -23,14 +26,73 @@ from ..result import Retrying, StreamDelta, TextDelta, ThinkingDelta, ToolCallSt
 if TYPE_CHECKING:
     from anthropic.types import Message, MessageParam
 
+    from ..hooks import ModelCallHook
     from ..telemetry import ModelCall, RunTelemetry
+
+_DELTAS = (TextDelta, ThinkingDelta, ToolCallStarted, Retrying)
+_RETRIED_ERROR_EVENTS = frozenset({"overloaded_error", "api_error", "rate_limit_error", "timeout_error"})
+
+
+class _BrokenResponse(Exception):
+    """A response that arrived incomplete: retried as a whole, like a cut connection."""
+
+
+async def request(
+    client: anthropic.AsyncAnthropic,
+    params: dict[str, Any],
+    *,
+    stream: bool,
+    tel: RunTelemetry,
+    turn: int,
+    hook: ModelCallHook | None = None,
+) -> AsyncGenerator[StreamDelta | Retrying | Message, None]:
+    """Send one request (through `hook` when there is one); the last item is the `Message`.
+
+    With a hook, the deltas are delivered once it returns, from the call it made, or synthesised
+    from the `Message` it returned without calling `send()` (a replayed step, a batch result).
+    """
+    if hook is None:
+        async for item in _request(client, params, stream=stream, tel=tel, turn=turn):
+            yield item
+        return
+    buffered: list[StreamDelta | Retrying] = []
+
+    async def send() -> Message:
+        buffered.clear()
+        message: Message | None = None
+        async for item in _request(client, params, stream=stream, tel=tel, turn=turn):
+            if isinstance(item, _DELTAS):
+                buffered.append(item)
+            else:
+                message = item
+        assert message is not None
+        return message
+
+    message = await hook(params, send)
+    if stream:
+        for item in buffered or _synthesised(message):
+            yield item
+    yield message
+
+
+def _synthesised(message: Message) -> list[StreamDelta | Retrying]:
+    deltas: list[StreamDelta | Retrying] = []
+    for block in message.content:
+        if block.type == "text" and block.text:
+            deltas.append(TextDelta(block.text))
+        elif block.type == "thinking":
+            deltas.append(ThinkingDelta(block.thinking))
+        elif block.type == "tool_use":
+            deltas.append(ToolCallStarted(block.id, block.name))
+    return deltas
+
 
 # The SDK refuses a non-streaming request that may run past 10 minutes (an hour per 128k tokens),
 # so larger answers are streamed even when the caller did not ask for deltas.
 _NON_STREAMING_MAX_TOKENS = 21_333
 
 
-async def request(
+async def _request(
     client: anthropic.AsyncAnthropic, params: dict[str, Any], *, stream: bool, tel: RunTelemetry, turn: int
 ) -> AsyncGenerator[StreamDelta | Retrying | Message, None]:
     """Send one request; when streaming, yield deltas as they arrive. The last item is the `Message`.
@@ -55,20 +117,30 @@ async def request(
                 if not streamed:
                     with call.activated():
                         raw = await api.with_raw_response.create(**kwargs, extra_headers=headers)
-                    message = cast("Message", await raw.parse())
+                    message = _whole(await raw.parse())
                     call.response(message, retries=raw.retries_taken)
                 else:
                     async with _opened(api.stream(**kwargs, extra_headers=headers), call) as events:
+                        open_blocks, stopped = 0, False
                         async for event in events:
                             call.first_chunk()
+                            kind = event.type
+                            if kind == "content_block_start":
+                                open_blocks += 1
+                            elif kind == "content_block_stop":
+                                open_blocks -= 1
+                            elif kind == "message_stop":
+                                stopped = True
                             delta = _delta(event) if stream else None
                             if delta is not None:
                                 yield delta
-                        message = await events.get_final_message()
+                        if not stopped or open_blocks:
+                            raise _BrokenResponse("the stream ended before message_stop")
+                        message = _whole(await events.get_final_message())
                     call.response(message, request_id=events.response.headers.get("request-id"))
             yield message
             return
-        except (anthropic.APIStatusError, anthropic.APIConnectionError, httpx2.TransportError) as exc:
+        except (anthropic.APIStatusError, anthropic.APIConnectionError, httpx2.TransportError, _BrokenResponse) as exc:
             if not _broken_stream(exc) or attempt >= client.max_retries:
                 raise _api_error(exc) from exc
             attempt += 1
@@ -95,9 +167,9 @@ def assistant_message(response: Message) -> MessageParam | None:
     """The response as an assistant turn to send back, or None when it has nothing to send.
 
     Blocks are dumped as the SDK would send them, so thinking blocks and their signatures go back
-    unmodified. Empty text blocks are dropped: the API rejects them in a request.
+    unmodified. Empty and whitespace-only text blocks are dropped: the API rejects them.
     """
-    content = [dump_block(block) for block in response.content if not (block.type == "text" and not block.text)]
+    content = [dump_block(b) for b in response.content if not (b.type == "text" and not b.text.strip())]
     if not content:
         return None
     return cast("MessageParam", {"role": "assistant", "content": content})
@@ -136,12 +208,21 @@ def _create_keywords(beta: bool) -> frozenset[str]:
     return frozenset(inspect.signature(resource.create).parameters) - {"self", "stream"}
 
 
+def _whole(message: Any) -> Message:
+    """The message, if it is a whole one (a body cut short parses to something else, or lacks a stop)."""
+    from anthropic.types import Message
+
+    if not isinstance(message, Message) or message.stop_reason is None:
+        raise _BrokenResponse("the response body was incomplete")
+    return message
+
+
 def _broken_stream(exc: Exception) -> bool:
-    """A stream that failed after its 200: the SDK retried nothing, so the request is worth redoing."""
+    """A response that failed after its 200: the SDK retried nothing, so the request is worth redoing."""
     if isinstance(exc, anthropic.APIStatusError):
-        return exc.status_code == 200 and exc.type in ("overloaded_error", "api_error")
+        return exc.status_code == 200 and exc.type in _RETRIED_ERROR_EVENTS
     # A raw transport error is a body cut mid-stream; the SDK's APIConnectionError came after its own retries.
-    return isinstance(exc, httpx2.TransportError)
+    return isinstance(exc, (httpx2.TransportError, _BrokenResponse))
 
 
 def _api_error(exc: Exception) -> APIError:
@@ -150,8 +231,10 @@ def _api_error(exc: Exception) -> APIError:
     error_type: str | None = None
     if isinstance(exc, anthropic.APIStatusError):
         status, request_id, error_type = exc.status_code, exc.request_id, exc.type
-    else:
-        error_type = type(exc).__name__
+    elif isinstance(exc, (anthropic.APITimeoutError, httpx2.TimeoutException)):
+        error_type = "APITimeoutError"
+    else:  # a cut connection or an incomplete response, however the transport reported it
+        error_type = "APIConnectionError"
     parts = (
         f"status {status}" if status else "",
         error_type or "",

@@ -1,0 +1,59 @@
+"""What agentkit knows about Claude model families, by model-id prefix (most specific first).
+
+Every table is looked up through `family()`, which takes the ids of the Anthropic API
+(`claude-opus-4-7`, `claude-opus-4-7-20251001`), Amazon Bedrock (`anthropic.claude-opus-4-7-v1:0`,
+with or without a region prefix such as `us.`) and Google Vertex AI (`claude-opus-4-7@20251001`).
+
+Prefill (an assistant message last in the request, which the model continues): the newest
+families answer it with `400 This model does not support assistant message prefill` (Opus 4.6
+and later, Sonnet 4.6's successors of the 5 generation, Haiku 5, and the families after them, per
+the models overview and migration notes of platform.claude.com, checked 2026-11). For a model
+this table does not know, agentkit learns it from the 400 (`agentkit._loop._learned`).
+Nothing here imports the SDK.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["family", "refuses_prefill"]
+
+_BEDROCK = re.compile(r"^(?:[a-z]{2,4}\.)?anthropic\.(?P<id>.+?)(?:-v\d+(?::\d+)?)?$")
+
+# (prefix, refuses prefill) - most specific first; None: unknown, learned from the first 400.
+PREFILL: tuple[tuple[str, bool], ...] = (
+    ("claude-opus-4-5", False),
+    ("claude-opus-4-1", False),
+    ("claude-opus-4-0", False),
+    ("claude-opus-4-2", False),
+    ("claude-opus-4-", True),  # 4.6, 4.7, 4.8 and later point releases
+    ("claude-opus-5", True),
+    ("claude-sonnet-5", True),
+    ("claude-haiku-5", True),
+    ("claude-fable", True),
+    ("claude-mythos", True),
+    ("claude-opus-6", True),
+    ("claude-sonnet-6", True),
+    ("claude-haiku-6", True),
+    ("claude-sonnet-4", False),
+    ("claude-haiku-4", False),
+    ("claude-opus-4", False),
+    ("claude-3", False),
+)
+
+
+def family(model: str) -> str:
+    """The Anthropic API id of `model`, from a Bedrock or Vertex id if it is one."""
+    bedrock = _BEDROCK.match(model)
+    if bedrock:
+        model = bedrock.group("id")
+    return model.split("@", 1)[0]
+
+
+def refuses_prefill(model: str) -> bool | None:
+    """Whether `model` rejects an assistant prefill; None when the table does not know it."""
+    name = family(model)
+    for prefix, refuses in PREFILL:
+        if name.startswith(prefix):
+            return refuses
+    return None
