@@ -21,6 +21,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	$(BIN)/mypy tests/typing  # the public API's types as a user sees them (assert_type)
 
 test: lint typecheck
 	$(BIN)/pytest -q

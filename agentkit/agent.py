@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, cast, overload
 
 from typing_extensions import TypeVar, Unpack
 
@@ -88,7 +88,11 @@ class Agent(Generic[OutputT]):
         bases = {name: t for base in reversed(cls.__mro__[1:]) for name, t in vars(base).items() if isinstance(t, Tool)}
         cls._method_tools = {**bases, **{name: t for name, t in vars(cls).items() if isinstance(t, Tool)}}
 
-    def __init__(self, *, output_type: type[OutputT] | Any = UNSET, **settings: Unpack[AgentOptions]) -> None:
+    @overload
+    def __init__(self: Agent[T], *, output_type: type[T], **settings: Unpack[AgentOptions]) -> None: ...
+    @overload
+    def __init__(self, *, output_type: Any = ..., **settings: Unpack[AgentOptions]) -> None: ...
+    def __init__(self, *, output_type: Any = UNSET, **settings: Unpack[AgentOptions]) -> None:
         cls = type(self)
         unknown = sorted(set(settings) - SETTING_NAMES)
         if unknown:

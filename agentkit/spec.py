@@ -88,6 +88,7 @@ class AgentSpec(BaseModel):
     request_params: dict[str, Any] = Field(
         default_factory=dict, description="Any other Messages API field, sent as is."
     )
+    pacing: bool | None = Field(None, description="Pace requests from the API's rate-limit headers (default on).")
 
 
 # Spec fields that are `AgentSettings` fields of the same name and shape, passed through as they are;

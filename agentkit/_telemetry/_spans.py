@@ -80,11 +80,10 @@ class RunTelemetry:
         self.settings = settings = settings or DEFAULT_SETTINGS
         self.agent_name, self.model, self.run_id = agent_name, model, run_id
         self.conversation_id = conversation_id or _sdk.conversation_id(client)
-        self.client = client  # the client to send requests with; see `start`
         self.capture = settings.captures_content()
         self.span: Span = trace.INVALID_SPAN
         self.context: Context | None = None
-        self._given_client = client
+        self._propagates = client is None or _sdk.propagates(client)
         self._server = _sdk.server(client) if client is not None else None
         self._tracer = tracer(settings.tracer_provider)
         self._metrics = instruments(settings.meter_provider)
@@ -114,8 +113,6 @@ class RunTelemetry:
         self._started = time.perf_counter()
         self._traced = self.span.get_span_context().is_valid
         self._logs = _logging.enabled()
-        if self.span.is_recording() and self._given_client is not None and not self.settings.sdk_spans:
-            self.client = _sdk.untraced(self._given_client)
         self.emit("debug", "run_started", turn=0, model=self.model)
         return self
 
@@ -243,14 +240,47 @@ class _Activation:
             otel_context.detach(self._token)
 
 
-class ModelCall:
-    """The `chat {model}` span of one request. Not current: see `activated()`."""
+class _Recorder:
+    """What a model-call and a tool-call recorder share: a child span, a duration metric, a log event."""
 
-    __slots__ = ("_first", "_metric", "_model", "_requested", "_run", "_started", "_tokens", "context", "span", "turn")
-    _model: str | None  # the model that answered, once a response is in
-    _metric: dict[str, AttributeValue] | None  # the metric attributes, made once
+    __slots__ = ("_run", "_started", "context", "span", "turn")
+    _run: RunTelemetry
+    _started: float
+    turn: int
     context: Context | None  # None when nothing is traced
     span: Span
+
+    def _end(
+        self, exc: BaseException | None, error: str | None, histogram: Any, attributes: dict[str, AttributeValue]
+    ) -> float | None:
+        """End the span and record the duration; None (nothing recorded) for a cancelled call."""
+        duration = time.perf_counter() - self._started
+        self.span.end()
+        if exc is not None and not isinstance(exc, Exception):
+            return None  # cancelled or abandoned: no duration to report
+        if error is not None:
+            attributes = {**attributes, "error.type": error}
+        histogram.record(duration, attributes)
+        return float(duration)
+
+    def _log(self, event: str, duration: float, error: str | None, **fields: Any) -> None:
+        if self._run._logs:
+            self._run.log.debug(
+                event,
+                turn=self.turn,
+                **fields,
+                duration_s=round(duration, 6),
+                **({"error_type": error} if error else {}),
+                **_logging.span_ids(self.span),
+            )
+
+
+class ModelCall(_Recorder):
+    """The `chat {model}` span of one request. Not current: see `activated()`."""
+
+    __slots__ = ("_first", "_metric", "_model", "_requested", "_tokens")
+    _model: str | None  # the model that answered, once a response is in
+    _metric: dict[str, AttributeValue] | None  # the metric attributes, made once
 
     def __init__(self, run: RunTelemetry, params: Mapping[str, Any], turn: int, stream: bool) -> None:
         self._run, self.turn = run, turn
@@ -281,7 +311,7 @@ class ModelCall:
 
     def trace_headers(self) -> dict[str, str]:
         """W3C trace-context headers for the request (as the SDK's span would send), or {}."""
-        if not self.span.is_recording() or not _sdk.propagates(self._run._given_client):
+        if not self.span.is_recording() or not self._run._propagates:
             return {}
         from opentelemetry.propagate import inject
 
@@ -334,7 +364,6 @@ class ModelCall:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        duration = time.perf_counter() - self._started
         run, span = self._run, self.span
         error = _failed(span, exc, run.capture)
         if error is not None and span.is_recording():
@@ -342,23 +371,14 @@ class ModelCall:
                 span.set_attribute("http.response.status_code", status)
             if isinstance(request_id := getattr(exc, "request_id", None), str):
                 span.set_attribute("anthropic.request.id", request_id)
-        span.end()
         if exc is not None and error is None:
-            return  # cancelled or abandoned: no duration to report
-        attributes = self._metric_attributes()
-        if error is not None:
-            attributes = {**attributes, "error.type": error}
-        run._metrics.operation_duration.record(duration, attributes)
-        if run._logs:
-            run.log.debug(
-                "model_call",
-                turn=self.turn,
-                model=self._model or self._requested,
-                input_tokens=self._tokens[0],
-                output_tokens=self._tokens[1],
-                duration_s=round(duration, 6),
-                **({"error_type": error} if error else {}),
-                **_logging.span_ids(span),
+            exc = BaseException()  # a non-error exit (cancel, close): nothing to record but the span's end
+        duration = self._end(exc, error, run._metrics.operation_duration, self._metric_attributes())
+        if duration is not None:
+            model = self._model or self._requested
+            input_tokens, output_tokens = self._tokens
+            self._log(
+                "model_call", duration, error, model=model, input_tokens=input_tokens, output_tokens=output_tokens
             )
 
     def _metric_attributes(self) -> dict[str, AttributeValue]:
@@ -377,12 +397,10 @@ class ModelCall:
         return self._metric
 
 
-class ToolCallRecorder:
+class ToolCallRecorder(_Recorder):
     """The `execute_tool {name}` span of one tool call; current inside its `with` block."""
 
-    __slots__ = ("_activation", "_bound", "_error", "_run", "_started", "context", "name", "span", "turn")
-    context: Context | None  # None when nothing is traced
-    span: Span
+    __slots__ = ("_activation", "_bound", "_error", "name")
 
     def __init__(self, run: RunTelemetry, call_id: str, name: str, arguments: Any, turn: int) -> None:
         self._run, self.name, self.turn = run, name, turn
@@ -430,34 +448,21 @@ class ToolCallRecorder:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        duration = time.perf_counter() - self._started
-        run, span = self._run, self.span
+        run = self._run
         if self._bound is not None:
             import structlog
 
             structlog.contextvars.reset_contextvars(**self._bound)
         self._activation.__exit__()
-        self._error = _failed(span, exc, run.capture) or self._error
-        span.end()
-        if exc is not None and not isinstance(exc, Exception):
-            return  # cancelled: no duration to report
+        self._error = _failed(self.span, exc, run.capture) or self._error
         attributes: dict[str, AttributeValue] = {
             "gen_ai.tool.name": self.name,
             "gen_ai.tool.type": "function",
             "gen_ai.agent.name": run.agent_name,
         }
-        if self._error is not None:
-            attributes["error.type"] = self._error
-        run._metrics.tool_duration.record(duration, attributes)
-        if run._logs:
-            run.log.debug(
-                "tool_call",
-                turn=self.turn,
-                tool=self.name,
-                duration_s=round(duration, 6),
-                **({"error_type": self._error} if self._error else {}),
-                **_logging.span_ids(span),
-            )
+        duration = self._end(exc, self._error, run._metrics.tool_duration, attributes)
+        if duration is not None:
+            self._log("tool_call", duration, self._error, tool=self.name)
 
 
 def _chat_attributes(run: RunTelemetry, params: Mapping[str, Any], stream: bool) -> dict[str, AttributeValue]:

@@ -9,6 +9,7 @@ import anthropic
 import pytest
 from otel_capture import Otel
 
+from agentkit._telemetry._sdk import untraced
 from agentkit.telemetry import RunTelemetry, configure_logging
 from agentkit.testing import Fault, MessagesServer, Reply, tool_use
 
@@ -29,16 +30,17 @@ async def one_run(server: MessagesServer, otel: Otel, *, sdk_spans: bool) -> Non
     client = server.client(api_key=SECRET, open_telemetry={"tracer_provider": otel.tracer_provider})
     settings = otel.with_settings(capture_content=True, sdk_spans=sdk_spans)
     tel = RunTelemetry(agent_name="a", model="claude-haiku-4-5", run_id="r", client=client, settings=settings)
+    sending = client if sdk_spans else untraced(client)  # as run setup chooses it
     with tel:
         for _ in range(2):
             with tel.model_call(PARAMS) as call:
                 with call.activated():
-                    message = await tel.client.messages.create(**PARAMS, extra_headers=call.trace_headers())
+                    message = await sending.messages.create(**PARAMS, extra_headers=call.trace_headers())
                 call.response(message)
             with tel.tool_call("toolu_1", "echo", {"text": "hi"}) as tool:
                 tool.result("Tool 'echo' failed: boom", is_error=True)
         with pytest.raises(anthropic.APIStatusError), tel.model_call(PARAMS) as call, call.activated():
-            await tel.client.messages.create(**PARAMS)
+            await sending.messages.create(**PARAMS)
 
 
 @pytest.mark.parametrize("sdk_spans", [False, True])

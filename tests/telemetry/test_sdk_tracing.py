@@ -15,6 +15,7 @@ import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 from otel_capture import Otel
 
+from agentkit._telemetry._sdk import untraced
 from agentkit.telemetry import RunTelemetry
 from agentkit.testing import Fault, MessagesServer, Reply
 
@@ -28,10 +29,21 @@ def sdk_traced_client(server: MessagesServer, otel: Otel, **kwargs: Any) -> anth
     return server.client(open_telemetry={"tracer_provider": otel.tracer_provider}, **kwargs)
 
 
-def start(otel: Otel, client: Any, **settings: Any) -> RunTelemetry:
-    return RunTelemetry(
-        agent_name="greeter", model=MODEL, run_id="r", client=client, settings=otel.with_settings(**settings)
-    ).start()
+class Started:
+    """A run's telemetry and the client the run sends with, chosen as run setup chooses it."""
+
+    def __init__(self, otel: Otel, client: Any, **settings: Any) -> None:
+        self.tel = RunTelemetry(
+            agent_name="greeter", model=MODEL, run_id="r", client=client, settings=otel.with_settings(**settings)
+        ).start()
+        self.client = client if settings.get("sdk_spans") else untraced(client)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.tel, name)
+
+
+def start(otel: Otel, client: Any, **settings: Any) -> Any:
+    return Started(otel, client, **settings)
 
 
 async def test_agentkits_span_replaces_the_sdks_and_keeps_its_request_id(
@@ -153,5 +165,4 @@ async def test_trace_headers_carry_agentkits_span_when_the_sdks_is_off(
 async def test_a_client_without_sdk_tracing_is_used_as_it_is(messages_server: MessagesServer, otel: Otel) -> None:
     client = messages_server.client(open_telemetry=False)
     assert start(otel, client).client is client
-    untraced_settings = RunTelemetry(agent_name="a", model="m", run_id="r", client=client).start()
-    assert untraced_settings.client is client  # nothing records: the SDK's spans are left alone
+    assert untraced(client) is client  # the SDK makes no spans of its own: nothing to turn off
