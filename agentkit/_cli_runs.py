@@ -18,7 +18,7 @@ from pydantic_core import to_jsonable_python
 
 from .agent import Agent
 from .errors import RunError
-from .result import RunResult, RunStream, TextDelta, ToolCallFinished, ToolCallReady
+from .result import ModelCallStarted, Retrying, RunResult, RunStream, TextDelta, ToolCallFinished, ToolCallReady
 from .usage import Usage
 
 _SHOWN = 200  # characters of a tool result shown on stderr
@@ -26,10 +26,17 @@ _SHOWN = 200  # characters of a tool result shown on stderr
 
 async def print_events(run: RunStream, *, text: bool, progress: bool) -> str:
     """Echo the answer's text (with `text`) and tool calls (with `progress`) as they arrive; the
-    text printed."""
+    text of the answer, as the events rebuild it (a redone call's text replaces the broken one's)."""
     printed = ""
+    call_start = 0  # where the current model call's text begins in `printed`
     async for event in run:
-        if isinstance(event, TextDelta) and text:
+        if isinstance(event, ModelCallStarted):
+            call_start = len(printed)
+        elif isinstance(event, Retrying) and text:
+            if len(printed) > call_start:  # a terminal cannot take text back: say it is shown again
+                click.secho("\n[the response broke; this part again:]", err=True, fg="yellow")
+            printed = printed[:call_start]
+        elif isinstance(event, TextDelta) and text:
             click.echo(event.text, nl=False)
             printed += event.text
         elif isinstance(event, ToolCallReady) and progress:

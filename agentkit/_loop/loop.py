@@ -186,6 +186,7 @@ async def _act(
         for call in verdict.calls:
             yield call
         if to_run:
+            await run.journal.save(state.messages)  # the calls are on record before any of them runs
             await run.journal.started([c.id for c in to_run])
             started = True
             await run_tools(state, to_run, tel, record)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import anyio
 
-from agentkit import Agent
+from agentkit import Agent, tool
 from agentkit.sessions import SQLiteSessionStore
 
 LOG = Path(os.environ["STEP_LOG"])
@@ -27,11 +27,12 @@ def step(n: int) -> str:
 
 
 def make_agent() -> Agent:
+    tools = [tool(step, idempotent=True)] if os.environ.get("IDEMPOTENT") else [step]
     import anthropic
 
     client = anthropic.AsyncAnthropic(base_url=os.environ["SERVER_URL"], api_key="sk-ant-test", max_retries=0)
     store = SQLiteSessionStore(os.environ["SESSION_DB"])
-    return Agent(model="claude-sonnet-4-6", tools=[step], session_store=store, client=client)
+    return Agent(model="claude-sonnet-4-6", tools=tools, session_store=store, client=client)
 
 
 async def main() -> None:

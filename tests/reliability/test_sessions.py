@@ -38,11 +38,18 @@ def steps_model(request: Request) -> Reply:
     return Reply.text("Both steps done.")
 
 
-def test_a_killed_run_resumes_from_its_last_completed_turn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("idempotent", [False, True])
+def test_a_killed_run_resumes_and_never_silently_reruns_a_tool_it_cut_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, idempotent: bool
+) -> None:
     log, db = tmp_path / "steps.log", tmp_path / "sessions.sqlite3"
     store = SQLiteSessionStore(db)
+    flag = {"IDEMPOTENT": "1"} if idempotent else {}
+    if idempotent:
+        monkeypatch.setenv("IDEMPOTENT", "1")
     with MessagesServer(steps_model) as server:
         env = {**os.environ, "SERVER_URL": server.url, "SESSION_DB": str(db), "STEP_LOG": str(log), "HANG_AT_2": "1"}
+        env.update(flag)
         child = subprocess.Popen([sys.executable, str(HERE / "killable_run.py")], env=env)
         try:
             deadline = time.monotonic() + 20
@@ -55,7 +62,7 @@ def test_a_killed_run_resumes_from_its_last_completed_turn(tmp_path: Path, monke
             child.wait()
 
         saved = anyio.run(store.load, "job-1")
-        assert [m["role"] for m in saved] == ["user", "assistant", "user"]  # turn 1 complete, turn 2 lost
+        assert [m["role"] for m in saved] == ["user", "assistant", "user", "assistant"]  # step 2's call on record
 
         for name, value in (("SERVER_URL", server.url), ("SESSION_DB", str(db)), ("STEP_LOG", str(log))):
             monkeypatch.setenv(name, value)
@@ -70,7 +77,15 @@ def test_a_killed_run_resumes_from_its_last_completed_turn(tmp_path: Path, monke
         result = anyio.run(resume)
 
     assert result.output == "Both steps done."
-    assert log.read_text().splitlines() == ["start 1", "done 1", "start 2", "start 2", "done 2"]
+    assert len(server.requests) == 3  # the model was not asked for step 2 again
+    second = result.messages[4]["content"][0]
+    if idempotent:  # safe to run again: it was
+        assert log.read_text().splitlines() == ["start 1", "done 1", "start 2", "start 2", "done 2"]
+        assert second["content"] == "step 2 done"
+    else:  # not idempotent: never rerun; the model is told it may or may not have happened
+        assert log.read_text().splitlines() == ["start 1", "done 1", "start 2"]
+        assert second["is_error"] is True
+        assert "may or may not have taken effect" in second["content"]
     final = anyio.run(store.load, "job-1")
     assert final == result.messages
     assert validate({"model": "m", "max_tokens": 5, "messages": [*final, {"role": "user", "content": "hi"}]}) is None
