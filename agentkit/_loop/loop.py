@@ -115,7 +115,7 @@ async def _turns(state: RunState, tel: RunTelemetry) -> AsyncGenerator[RunEvent,
             prepared = await _prepare.prepare(state, run.client, strategy)  # 1. prepare
 
             async def guard(params: dict[str, Any], turn_usage: Any) -> dict[str, Any]:
-                return await _prepare.guard(state, params, turn_usage)
+                return await _prepare.guard(state, run.client, strategy, prepared, params, turn_usage)
 
             items = complete(  # 2. complete
                 run.client,

@@ -8,6 +8,7 @@ breakpoints. Continuation requests pass the same budget and limit checks (`guard
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -170,18 +171,27 @@ async def prepare(state: RunState, client: anthropic.AsyncAnthropic, strategy: M
     return _finish(state, params)
 
 
-async def guard(state: RunState, params: dict[str, Any], turn_usage: Usage) -> dict[str, Any]:
-    """A continuation request (`params` holds the partial answer) under the same budget and limits."""
+async def guard(
+    state: RunState,
+    client: anthropic.AsyncAnthropic,
+    strategy: MemoryStrategy,
+    prepared: Prepared,
+    params: dict[str, Any],
+    turn_usage: Usage,
+) -> dict[str, Any]:
+    """A continuation or redo of `prepared` under the same budget and limits (given the turn's usage).
+
+    A continuation carries the partial answer after the history; when that passes the budget, the
+    history is fitted again with the partial answer's room reserved, so the request stays within it.
+    """
     budget = state.settings.memory_budget
-    if budget is not None:
-        estimate = state.counter.estimate(params)
-        if estimate > budget and not state.counter.needs_exact(estimate, budget):
-            raise MemoryBudgetExceeded(
-                f"Continuing the answer would send about {estimate} prompt tokens, over memory_budget={budget}; "
-                "raise memory_budget or max_tokens",
-                budget=budget,
-                required=int(estimate),
-            )
+    sent = prepared.params["messages"]
+    tail = params["messages"][len(sent) :]
+    if budget is not None and tail and strategy.trims and state.counter.estimate(params) > budget:
+        reserve = state.counter.estimate({"messages": tail})
+        base = {k: v for k, v in params.items() if k != "messages"}
+        refit, state.dropped = await _fit(client, {**base, "messages": sent}, state.messages, state, strategy, reserve)
+        params = {**base, "messages": [*refit["messages"], *tail]}
     return _within_limits(state, params, state.usage + turn_usage)
 
 
@@ -218,17 +228,27 @@ async def _fit(
     messages: list[MessageParam],
     state: RunState,
     strategy: MemoryStrategy,
+    reserve: int = 0,
 ) -> tuple[dict[str, Any], int]:
-    """The params with their messages fitted to the budget, and how many messages were left out."""
+    """The params with their messages fitted to the budget (less `reserve`), and how many were left out."""
     settings, counter = state.settings, state.counter
-    budget = settings.memory_budget
-    if budget is None or not strategy.trims:
+    if settings.memory_budget is None or not strategy.trims:
         return params, 0
+    budget = settings.memory_budget - reserve
     base = {key: value for key, value in params.items() if key != "messages"}
     fitted, dropped = params, 0
+    counted = False
     for _ in range(_PLANS):
         fit = Fit(budget, counter.overhead(base), counter, settings.keep_first, settings.pinned, state.turn_start)
-        plan = strategy.plan(messages, fit)
+        try:
+            plan = strategy.plan(messages, fit)
+        except MemoryBudgetExceeded as exc:
+            # An estimate is not a count: before giving up, count exactly when the estimate could be wrong.
+            if counted or not counter.needs_exact(_estimate(counter, exc.required), budget):
+                raise
+            await counter.exact(client, params)
+            counted = True
+            continue
         if plan.job is not None:
             summary = await strategy.complete(client, plan.job)
             if summary is not None:
@@ -238,4 +258,13 @@ async def _fit(
         if not counter.needs_exact(counter.estimate(fitted), budget):
             break
         await counter.exact(client, fitted)
+        counted = True
     return fitted, dropped
+
+
+def _estimate(counter: Any, tokens: int) -> int:
+    """`tokens` as an estimate with the counter's current error rate."""
+    from .tokens import UNCALIBRATED_ERROR, Estimate
+
+    rate = counter.margin if counter.calibrated else UNCALIBRATED_ERROR
+    return Estimate(tokens, math.ceil(rate * tokens))

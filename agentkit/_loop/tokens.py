@@ -319,6 +319,11 @@ class TokenCounter:
                 self._anchor, self.scale, self._calibrated = anchor, anchor.scale, True
                 return
 
+    @property
+    def calibrated(self) -> bool:
+        """Whether an exact count (a response, `count_tokens`, or an earlier run) has calibrated the estimate."""
+        return self._calibrated
+
     def needs_exact(self, estimate: int, budget: int) -> bool:
         """Whether `budget` lies within the estimate's error, so that only `count_tokens` can decide."""
         error = getattr(estimate, "error", math.ceil(UNCALIBRATED_ERROR * estimate))
