@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -113,9 +114,7 @@ async def _turns(state: RunState, tel: RunTelemetry) -> AsyncGenerator[RunEvent,
         answer: Answer | None = None
         try:
             prepared = await _prepare.prepare(state, run.client, strategy)  # 1. prepare
-
-            async def guard(params: dict[str, Any], turn_usage: Any) -> dict[str, Any]:
-                return await _prepare.guard(state, run.client, strategy, prepared, params, turn_usage)
+            guard = partial(_prepare.guard, state, run.client, strategy, prepared)  # continuations: same checks
 
             items = complete(  # 2. complete
                 run.client,
