@@ -15,6 +15,8 @@ reports quoting it; checked 2026-11):
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 __all__ = ["LOOKBACK_BLOCKS", "MAX_BREAKPOINTS", "MIN_CACHEABLE_TOKENS", "TTL_SECONDS", "min_cacheable_tokens"]
 
 MAX_BREAKPOINTS = 4
@@ -45,6 +47,7 @@ DEFAULT_MIN_CACHEABLE_TOKENS = 1024
 """For a model not in the table: the most common minimum. Too low only wastes a slot (see above)."""
 
 
+@lru_cache(maxsize=256)
 def min_cacheable_tokens(model: str) -> int:
     """The shortest prefix `model` caches, by the table above (1,024 for an unknown model)."""
     from ._models import family

@@ -15,6 +15,7 @@ Nothing here imports the SDK.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 __all__ = ["family", "refuses_prefill"]
 
@@ -42,6 +43,7 @@ PREFILL: tuple[tuple[str, bool], ...] = (
 )
 
 
+@lru_cache(maxsize=256)
 def family(model: str) -> str:
     """The Anthropic API id of `model`, from a Bedrock or Vertex id if it is one."""
     bedrock = _BEDROCK.match(model)
@@ -50,6 +52,7 @@ def family(model: str) -> str:
     return model.split("@", 1)[0]
 
 
+@lru_cache(maxsize=256)
 def refuses_prefill(model: str) -> bool | None:
     """Whether `model` rejects an assistant prefill; None when the table does not know it."""
     name = family(model)

@@ -49,6 +49,7 @@ class OutputSpec(Generic[T]):
         else:
             self._adapter = TypeAdapter(output_type)
         self.schema: dict[str, Any] = schema
+        self._tool_param: dict[str, Any] | None = None
         name = getattr(output_type, "__name__", None) or str(output_type)
         doc = (getattr(output_type, "__doc__", None) or "").strip() if isinstance(output_type, type) else ""
         if doc.startswith(("A base class", "Usage docs")):  # pydantic's own docstring, not the user's
@@ -58,7 +59,10 @@ class OutputSpec(Generic[T]):
             self.description += f"\n\n{doc}"
 
     def tool_param(self) -> dict[str, Any]:
-        return {"name": OUTPUT_TOOL, "description": self.description, "input_schema": self.schema}
+        """The output tool's definition; the same dict every time (treat it as read-only)."""
+        if self._tool_param is None:
+            self._tool_param = {"name": OUTPUT_TOOL, "description": self.description, "input_schema": self.schema}
+        return self._tool_param
 
     def native_format(self) -> dict[str, Any]:
         """The `output_config.format` the API's structured output takes (its schema rules applied)."""

@@ -122,6 +122,7 @@ class Tool:
     idempotent: bool
     requires_approval: ApprovalPolicy
     durable: bool
+    blocking: bool
     function: Callable[..., Any]
     _instance: object | None  # the `self` of a bound method tool
     _is_method: bool
@@ -140,6 +141,7 @@ class Tool:
         idempotent: bool = False,
         requires_approval: ApprovalPolicy = False,
         durable: bool = True,
+        blocking: bool = True,
     ) -> None:
         if not callable(function):
             raise ToolDefinitionError(
@@ -152,6 +154,7 @@ class Tool:
         is_method, params, model, schema = _build(tool_name, function, param_docs)
         self._setup(function, tool_name, doc_description if description is None else description, schema, timeout)
         self.idempotent, self.requires_approval, self.durable = idempotent, requires_approval, durable
+        self.blocking = blocking
         self._is_method, self._params, self._is_async = is_method, params, _is_async(function)
         self._validate = model.__pydantic_validator__.validate_python
 
@@ -172,6 +175,7 @@ class Tool:
         self = cls.__new__(cls)
         self._setup(function, _check_name(name, function), description, input_schema, timeout)
         self.idempotent, self.requires_approval, self.durable = idempotent, requires_approval, durable
+        self.blocking = True
         return self
 
     def _setup(
@@ -196,6 +200,11 @@ class Tool:
         """Whether this call waits for a human's decision (`requires_approval`)."""
         policy = self.requires_approval
         return bool(policy(arguments)) if callable(policy) else bool(policy)
+
+    @property
+    def param(self) -> dict[str, Any]:
+        """The tool as the Messages API's `tools` entry: the same dict every time (read-only)."""
+        return self._param
 
     def to_param(self) -> dict[str, Any]:
         """The tool as the Messages API's `tools` entry. A shallow copy: add keys freely."""
@@ -282,9 +291,11 @@ class Tool:
         return functools.partial(self.function, *args, **kwargs)
 
     async def _invoke(self, call: Callable[[], Any]) -> Any:
-        if self._is_async:
+        if self._is_async or not self.blocking:
             value = call()
-        else:  # abandon_on_cancel: a timeout is honoured even if the function never returns
+        else:  # abandoned on cancel: a timeout is honoured even if the function never returns
+            # anyio's worker threads, not a bare executor: a tool can call back into the loop with
+            # `anyio.from_thread`, and the caller's context (the tool's span) goes with it.
             value = await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
         if inspect.isawaitable(value):
             value = await value
@@ -319,6 +330,7 @@ def tool(
     idempotent: bool = False,
     requires_approval: ApprovalPolicy = False,
     durable: bool = True,
+    blocking: bool = True,
 ) -> Tool: ...
 @overload
 def tool(
@@ -329,6 +341,7 @@ def tool(
     idempotent: bool = False,
     requires_approval: ApprovalPolicy = False,
     durable: bool = True,
+    blocking: bool = True,
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 def tool(
     func: Callable[..., Any] | None = None,
@@ -340,6 +353,7 @@ def tool(
     idempotent: bool = False,
     requires_approval: ApprovalPolicy = False,
     durable: bool = True,
+    blocking: bool = True,
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Make a `Tool` from a function: `@tool`, `@tool()` or `@tool(name=..., timeout=...)`.
 
@@ -353,6 +367,9 @@ def tool(
         requires_approval: Wait for a human's decision before running it: always, or when a
             function of the arguments says so.
         durable: In a durable run, a checkpointed step of its own (False for pure functions).
+        blocking: For a plain `def`: run it in a worker thread (the default), so a slow function
+            never stalls the event loop. `blocking=False` calls it on the event loop: for fast,
+            pure functions (a lookup, arithmetic), it saves the ~100 us thread hop per call.
     """
     options: dict[str, Any] = {
         "name": name,
@@ -361,6 +378,7 @@ def tool(
         "idempotent": idempotent,
         "requires_approval": requires_approval,
         "durable": durable,
+        "blocking": blocking,
     }
     if func is not None:
         return Tool(func, **options)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -31,11 +31,16 @@ class Usage:
 
     def add(self, other: Usage) -> None:
         """Add `other` into this usage in place."""
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cache_read_tokens += other.cache_read_tokens
+        self.cache_write_tokens += other.cache_write_tokens
+        self.requests += other.requests
 
     def __add__(self, other: Usage) -> Usage:
-        total = Usage(**{f.name: getattr(self, f.name) for f in fields(self)})
+        total = Usage(
+            self.input_tokens, self.output_tokens, self.cache_read_tokens, self.cache_write_tokens, self.requests
+        )
         total.add(other)
         return total
 

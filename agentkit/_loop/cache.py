@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from .._caching import MAX_BREAKPOINTS, min_cacheable_tokens
 from ..settings import CacheMode, CacheTTL
-from .tokens import ASSISTANT, LOCAL, MARKED, Measure, local_size, overhead_size
+from .tokens import ASSISTANT, LOCAL, MARKED, Measure, local_size
 
 __all__ = ["CacheMode", "CacheTTL", "count_breakpoints", "place_breakpoints"]
 
@@ -69,7 +69,7 @@ def place_breakpoints(
     scale = measure.scale
     tools: Sequence[Mapping[str, Any]] = params.get("tools") or ()
     system = params.get("system")
-    stable = overhead_size({"tools": tools}) * scale
+    stable = measure.local_overhead({"tools": tools}) * scale
     head = stable + (local_size(system) * scale if system else 0.0)
     marked = {position for position, _ in marks}
     previous = _previous(found.flags)

@@ -37,7 +37,7 @@ class _BrokenResponse(Exception):
     """A response that arrived incomplete: retried as a whole, like a cut connection."""
 
 
-async def request(
+def request(
     client: anthropic.AsyncAnthropic,
     params: dict[str, Any],
     *,
@@ -52,9 +52,19 @@ async def request(
     from the `Message` it returned without calling `send()` (a replayed step, a batch result).
     """
     if hook is None:
-        async for item in _request(client, params, stream=stream, tel=tel, turn=turn):
-            yield item
-        return
+        return _request(client, params, stream=stream, tel=tel, turn=turn)
+    return _hooked(client, params, stream=stream, tel=tel, turn=turn, hook=hook)
+
+
+async def _hooked(
+    client: anthropic.AsyncAnthropic,
+    params: dict[str, Any],
+    *,
+    stream: bool,
+    tel: RunTelemetry,
+    turn: int,
+    hook: ModelCallHook,
+) -> AsyncGenerator[StreamDelta | Retrying | Message, None]:
     buffered: list[StreamDelta | Retrying] = []
 
     async def send() -> Message:

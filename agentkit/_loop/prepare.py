@@ -105,7 +105,7 @@ def build_params(
     params: dict[str, Any] = {"model": settings.model, "max_tokens": settings.max_tokens, "messages": messages}
     if system is not None:
         params["system"] = system
-    tool_params = [tool.to_param() for tool in tools.values()]
+    tool_params = [tool.param for tool in tools.values()]  # shared dicts: sized once per run
     for name in ("temperature", "top_p", "stop_sequences", "thinking"):
         value = getattr(settings, name)
         if value is not None:

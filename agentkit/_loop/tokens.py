@@ -103,14 +103,22 @@ def message_size(message: Mapping[str, Any]) -> int:
     return local_size(message.get("content")) + _MESSAGE_TOKENS
 
 
-def overhead_size(params: Mapping[str, Any]) -> int:
-    """The local estimate of everything in a request besides its messages: system prompt and tools."""
+def overhead_size(params: Mapping[str, Any], memo: dict[int, tuple[Any, int]] | None = None) -> int:
+    """The local estimate of everything in a request besides its messages: system prompt and tools.
+
+    With `memo` (a run's), each tool definition is sized once: the loop sends the same dicts each turn.
+    """
     size = 0
     system = params.get("system")
     if system:
         size += local_size(system)
     for tool in params.get("tools") or ():
-        size += math.ceil(len(json.dumps(tool, ensure_ascii=False, default=str)) / _CHARS_PER_TOKEN)
+        entry = memo.get(id(tool)) if memo is not None else None
+        if entry is None or entry[0] is not tool:
+            entry = (tool, math.ceil(len(json.dumps(tool, ensure_ascii=False, default=str)) / _CHARS_PER_TOKEN))
+            if memo is not None:
+                memo[id(tool)] = entry
+        size += entry[1]
     return size
 
 
@@ -178,6 +186,10 @@ class Measure(Protocol):
         """Exact minus estimated tokens of the messages known exactly (the last reply)."""
         ...
 
+    def local_overhead(self, params: Mapping[str, Any]) -> int:
+        """`overhead_size(params)`, memoised where the measure keeps a memo."""
+        ...
+
 
 def _extend(found: Facts, more: Facts) -> Facts:
     base = found.cum[-1]
@@ -202,6 +214,9 @@ class _LocalMeasure:
 
     def correction(self, messages: Sequence[Mapping[str, Any]]) -> int:
         return 0
+
+    def local_overhead(self, params: Mapping[str, Any]) -> int:
+        return overhead_size(params)
 
 
 LOCAL: Measure = _LocalMeasure()
@@ -248,6 +263,7 @@ class TokenCounter:
         self.scale = seed or 1.0
         self._calibrated = seed is not None
         self._memo: dict[int, tuple[Any, int]] = {}  # id(message) -> (message, size << _SHIFT | flags)
+        self._tool_memo: dict[int, tuple[Any, int]] = {}  # id(tool definition) -> (definition, size)
         self._exact: tuple[Any, int] | None = None  # the reply since the anchor, and its output_tokens
         self._anchor: _Anchor | None = None
         self._known: dict[int, tuple[Any, int, Any, Facts]] = {}  # id(list) -> (list, len, last item, facts)
@@ -286,15 +302,18 @@ class TokenCounter:
                 return exact - round(self.scale * message_size(reply))
         return 0
 
+    def local_overhead(self, params: Mapping[str, Any]) -> int:
+        return overhead_size(params, self._tool_memo)
+
     def overhead(self, params: Mapping[str, Any]) -> int:
         """The estimate of the system prompt and tools of `params`, in tokens."""
-        return round(overhead_size(params) * self.scale)
+        return round(overhead_size(params, self._tool_memo) * self.scale)
 
     def estimate(self, params: Mapping[str, Any]) -> Estimate:
         """The prompt size `params` would have, with the error it may carry."""
         messages: Sequence[Any] = params.get("messages") or ()
         found = self.facts(messages)
-        overhead = overhead_size(params)
+        overhead = overhead_size(params, self._tool_memo)
         total = round(overhead * self.scale) + round(found.cum[-1] * self.scale) + self.correction(messages)
         anchor = self._anchor
         if anchor is None:
@@ -357,7 +376,7 @@ class TokenCounter:
 
         messages: Sequence[Any] = params.get("messages") or ()
         found = self.facts(messages)
-        overhead = overhead_size(params)
+        overhead = overhead_size(params, self._tool_memo)
         if found.cum[-1] + overhead > 0 and tokens > 0:
             self.scale = tokens / (found.cum[-1] + overhead)
             self._calibrated = True
