@@ -55,7 +55,10 @@ class MessagesServer:
     `rejected`), then answered by the next scripted `Reply`/`Fault`, else by the handler. Its usage
     accounts prompt caching like the service (`cache`, see `agentkit.testing._tokens`);
     `min_cacheable_tokens` overrides the per-model minimum cacheable prompt length (an int for
-    every model, or a mapping of model-id prefixes to minimums).
+    every model, or a mapping of model-id prefixes to minimums). `prefill`: None refuses a final
+    assistant message on the models that refuse it (`agentkit.testing._models`), True accepts it on
+    every model, False refuses it on every model. Model ids may be first-party, Bedrock or Vertex AI
+    ids (`anthropic.claude-opus-4-7-v1:0`, `claude-opus-4-7@20251001`); every table sees the same.
     """
 
     def __init__(
@@ -63,7 +66,7 @@ class MessagesServer:
         script: Handler | Iterable[Reply | Fault] | None = None,
         *,
         latency: float = 0.0,
-        prefill: bool = True,
+        prefill: bool | None = None,
         min_cacheable_tokens: int | Mapping[str, int] | None = None,
         max_output_tokens: int = 64_000,
         context_window: int = 200_000,

