@@ -56,7 +56,7 @@ class MessagesServer:
     accounts prompt caching like the service (`cache`, see `agentkit.testing._tokens`);
     `min_cacheable_tokens` overrides the per-model minimum cacheable prompt length (an int for
     every model, or a mapping of model-id prefixes to minimums). `prefill`: None refuses a final
-    assistant message on the models that refuse it (`agentkit.testing._models`), True accepts it on
+    assistant message on the models that refuse it (`agentkit._models`), True accepts it on
     every model, False refuses it on every model. Model ids may be first-party, Bedrock or Vertex AI
     ids (`anthropic.claude-opus-4-7-v1:0`, `claude-opus-4-7@20251001`); every table sees the same.
     """

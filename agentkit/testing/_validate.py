@@ -17,9 +17,10 @@ paths, pydantic-style field errors), or None. The rules, in the order they are c
   `tool_result` only from the user, image/document blocks only from the user, base64 media types
   and image data checked everywhere in the history, `is_error` results never empty; every message
   but a final assistant one non-empty; a final assistant message (prefill) not ending in
-  whitespace, and refused outright on models that do not support prefill (`_models`'s table, or
-  the server-wide `prefill=False`), unless it is a paused server-tool turn sent back after
-  `pause_turn` (it carries `server_tool_use`/`*_tool_result` blocks; see `_paused`);
+  whitespace, and refused outright on models that do not support prefill (`agentkit._models`'s
+  table, the one agentkit itself reads, or the server-wide `prefill=False`), unless it is a
+  paused server-tool turn sent back after `pause_turn` (it carries `server_tool_use` or
+  `*_tool_result` blocks; see `_paused`);
 - `tool_use`/`tool_result` blocks anywhere in the history need `tools` in the request ("Requests
   which include `tool_use` or `tool_result` blocks must define tools.", quoted verbatim in many
   public repositories that hit it);
@@ -48,7 +49,7 @@ paths, pydantic-style field errors), or None. The rules, in the order they are c
   continuedev/continue#6080 and docker/docker-agent#569, the latter from 2025-10).
 
 Model ids are looked up in first-party form, so Bedrock (`anthropic.claude-opus-4-7-v1:0`) and
-Vertex AI (`claude-opus-4-7@20251001`) ids meet the same tables (`_models.canonical_model`).
+Vertex AI (`claude-opus-4-7@20251001`) ids meet the same tables (`agentkit._models.family`).
 
 Relied on: the SDK 2.10 signatures (`resources/messages/messages.py`) for the field sets; the
 API's own 400 messages as quoted verbatim in public issue reports (tool pairing, empty text,
@@ -64,8 +65,8 @@ import re
 from collections.abc import Iterator
 from typing import Any, Literal
 
+from agentkit._models import refuses_prefill
 from agentkit.testing._blocks import Invalid, check_block, check_cache_control, check_text
-from agentkit.testing._models import refuses_prefill
 from agentkit.testing._tokens import estimate_tokens
 
 __all__ = ["BETA_FIELDS", "COUNT_TOKENS_FIELDS", "MESSAGES_FIELDS", "validate", "with_tools"]
@@ -141,8 +142,9 @@ def validate(
     Args:
         body: The JSON body of the request, as sent.
         prefill: Whether a final assistant message is accepted: None asks the model table
-            (`agentkit.testing._models`: the Opus 4.6+ family, Sonnet 4.6, generation 5 and later
-            refuse), True accepts it on every model, False refuses it on every model.
+            (`agentkit._models.refuses_prefill`: the Opus 4.6+ family, Opus 5, Sonnet 5, Haiku 5
+            and newer families refuse; a model it does not know accepts), True accepts it on every
+            model, False refuses it on every model.
         endpoint: `"messages"` for `/v1/messages`, `"count_tokens"` for its token-counting twin.
         beta: Whether the request came from the beta client (an `anthropic-beta` header), which
             may send the beta-only fields.
@@ -200,7 +202,7 @@ def _check(body: Any, prefill: bool | None, endpoint: str, beta: bool, max_outpu
         raise Invalid("messages: at least one message is required")
     _check_system(body.get("system"))
     _check_tools(body.get("tools"), body.get("tool_choice"))
-    accepts_prefill = prefill if prefill is not None else not refuses_prefill(body["model"])
+    accepts_prefill = prefill if prefill is not None else not refuses_prefill(body["model"])  # None: unknown
     for i, message in enumerate(messages):
         _check_message(i, message, final=i == len(messages) - 1, prefill=accepts_prefill)
     if not body.get("tools") and _has_tool_blocks(messages):

@@ -38,7 +38,6 @@ def continuing_model(piece: int, *, with_thinking: bool = False):  # type: ignor
     return handler
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 A: core fix pending")
 async def test_a_three_piece_continuation_is_byte_for_byte_the_uninterrupted_text(
     messages_server: MessagesServer,
 ) -> None:
@@ -58,7 +57,6 @@ async def test_a_three_piece_continuation_is_byte_for_byte_the_uninterrupted_tex
     ]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 A: core fix pending")
 async def test_prefill_whitespace_is_stripped_and_regenerated(messages_server: MessagesServer) -> None:
     messages_server.respond_with(continuing_model(11))
     agent = Agent(model="claude-sonnet-4-6", client=messages_server.client())
@@ -84,7 +82,6 @@ def echoing_model(piece: int):  # type: ignore[no-untyped-def]
     return handler
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 A: core fix pending")
 @pytest.mark.parametrize("stream", [False, True], ids=["create", "stream"])
 async def test_a_server_that_repeats_the_prefill_still_gives_the_text_once(
     messages_server: MessagesServer, stream: bool
@@ -160,7 +157,6 @@ async def test_with_thinking_the_continuation_is_a_user_turn_and_thinking_is_kep
     assert [b["type"] for b in answer["content"]] == ["thinking", "thinking", "thinking", "text"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 A: core fix pending")
 async def test_continuations_are_bounded(messages_server: MessagesServer) -> None:
     messages_server.respond_with(continuing_model(5))
     agent = Agent(model="claude-sonnet-4-6", max_continuations=2, client=messages_server.client())

@@ -41,7 +41,6 @@ async def test_stop_sequence_finishes_the_run(messages_server: MessagesServer) -
     assert (result.output, result.stop_reason) == ("a, b, c", "stop_sequence")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 A: core fix pending")
 async def test_pause_turn_sends_the_conversation_back_so_the_server_continues(
     messages_server: MessagesServer,
 ) -> None:

@@ -75,7 +75,6 @@ async def test_a_stream_yields_typed_events_and_rebuilds_the_result_of_run() -> 
     )
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 A: core fix pending")
 async def test_streamed_text_across_a_continuation_equals_the_stitched_output(messages_server: MessagesServer) -> None:
     messages_server.script(
         Reply(content=[text("Alpha beta ")], stop_reason="max_tokens"),

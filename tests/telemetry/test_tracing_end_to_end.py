@@ -77,7 +77,6 @@ def agent(server: MessagesServer, otel: Otel, **settings: Any) -> Agent:
     )
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 A: core fix pending")
 async def test_the_whole_tree_of_a_run(messages_server: MessagesServer, otel: Otel) -> None:
     script(messages_server)
     result = await agent(messages_server, otel).run("Weather in Paris and Tokyo?")
@@ -189,7 +188,6 @@ async def test_leaving_a_stream_early_ends_every_span(messages_server: MessagesS
     assert all(s.end_time is not None for s in spans)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 A: core fix pending")
 async def test_capture_content_records_the_conversation(messages_server: MessagesServer, otel: Otel) -> None:
     script(messages_server)
     await agent(messages_server, otel, capture_content=True).run("Weather in Paris and Tokyo?")

@@ -20,7 +20,6 @@ from agentkit.testing import (
     tool_use,
     validate,
 )
-from agentkit.testing._models import canonical_model, refuses_prefill
 from agentkit.testing._tokens import PromptCache
 from agentkit.testing._validate import BETA_FIELDS, COUNT_TOKENS_FIELDS, MESSAGES_FIELDS
 
@@ -420,41 +419,25 @@ def test_prefill_is_refused_by_models_without_it() -> None:
     [
         ("claude-opus-4-5", False),
         ("claude-opus-4-5-20251101", False),
-        ("claude-sonnet-4-5", False),
         ("claude-haiku-4-5", False),
         ("claude-3-7-sonnet-20250219", False),
         ("claude-opus-4-6", True),
         ("claude-opus-4-7", True),
         ("claude-opus-4-8", True),
-        ("claude-sonnet-4-6", True),
         ("claude-opus-5", True),
         ("claude-sonnet-5", True),
         ("claude-haiku-5", True),
-        ("claude-sonnet-6-1", True),  # a family newer than the table
         ("anthropic.claude-opus-4-7-v1:0", True),
-        ("eu.anthropic.claude-sonnet-4-6", True),
-        ("global.anthropic.claude-haiku-4-5-20251001-v1:0", False),
+        ("us.anthropic.claude-opus-4-7-v1:0", True),
+        ("us.anthropic.claude-haiku-4-5-20251001-v1:0", False),
         ("claude-opus-4-7@20251001", True),
         ("claude-haiku-4-5@20251001", False),
-        ("llama-3.1-8b", False),  # not Claude: the server-wide switch decides
+        ("llama-3.1-8b", False),  # a model the table does not know: the server-wide switch decides
     ],
 )
-def test_the_prefill_table_reads_every_form_of_model_id(model: str, refuses: bool) -> None:
-    assert refuses_prefill(model) is refuses
-
-
-@pytest.mark.parametrize(
-    ("model", "canonical"),
-    [
-        ("anthropic.claude-opus-4-7-v1:0", "claude-opus-4-7"),
-        ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "claude-sonnet-4-5-20250929"),
-        ("apac.anthropic.claude-haiku-4-5-20251001-v2", "claude-haiku-4-5-20251001"),
-        ("claude-opus-4-7@20251001", "claude-opus-4-7"),
-        ("claude-opus-4-7", "claude-opus-4-7"),
-    ],
-)
-def test_bedrock_and_vertex_ids_map_to_first_party_ids(model: str, canonical: str) -> None:
-    assert canonical_model(model) == canonical
+def test_the_server_refuses_prefill_per_model_in_every_id_form(model: str, refuses: bool) -> None:
+    prefilled = {**VALID["prefill"], "model": model}
+    assert validate(prefilled) == (NO_PREFILL if refuses else None)
 
 
 def test_the_cache_minimum_reads_bedrock_and_vertex_ids() -> None:
@@ -462,6 +445,7 @@ def test_the_cache_minimum_reads_bedrock_and_vertex_ids() -> None:
     assert cache.minimum("anthropic.claude-opus-4-7-v1:0") == cache.minimum("claude-opus-4-7") == 2048
     assert cache.minimum("claude-haiku-4-5@20251001") == cache.minimum("claude-haiku-4-5") == 4096
     assert PromptCache({"claude-opus-4-7": 100}).minimum("us.anthropic.claude-opus-4-7-v1:0") == 100
+    assert PromptCache({"claude-opus-4-7": 100}).minimum("claude-opus-4-7@20251001") == 100
 
 
 def test_count_tokens_needs_no_max_tokens_and_takes_no_stream() -> None:
