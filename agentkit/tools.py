@@ -21,10 +21,10 @@ import anyio.to_thread
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 from pydantic.errors import PydanticUserError
 from pydantic.fields import FieldInfo
-from pydantic_core import PydanticSerializationError
 
 from ._docstrings import parse_docstring
 from ._schema import error_lines, strip_titles
+from ._tool_results import content_of, error_text
 from .errors import ToolDefinitionError, ToolError
 from .usage import Usage
 
@@ -36,20 +36,39 @@ __all__ = ["ApprovalPolicy", "RunContext", "Tool", "ToolResult", "Toolset", "is_
 DepsT = TypeVar("DepsT")
 
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
-_CONTENT_BLOCK_TYPES = frozenset({"text", "image", "document", "search_result"})
 
 
 @dataclass
 class RunContext(Generic[DepsT]):
-    """What a tool can reach besides its arguments. Never shown to the model."""
+    """What a tool can reach besides its arguments. Never shown to the model.
+
+    A tool asks for it by annotating a parameter `RunContext[MyDeps]` (any name); agentkit fills
+    it in and leaves it out of the schema the model sees.
+
+    Args:
+        deps: The run's dependencies, as given to `agent.run(..., deps=...)`.
+        agent: The agent running the tool.
+        usage: The run's usage so far.
+        messages: The history so far, as Messages API params.
+        run_id: The run's id (the same in its spans and log events).
+        turn: The number of the model call this tool call came from (1 for the first).
+        tool_call_id: The id of the `tool_use` block being answered.
+    """
 
     deps: DepsT
+    """The run's dependencies, as given to `agent.run(..., deps=...)` (None if none were)."""
     agent: Agent
-    usage: Usage  # usage so far in the run
-    messages: Sequence[Any]  # the history so far, as Messages API params
+    """The agent running the tool."""
+    usage: Usage
+    """The run's usage so far: requests, input and output tokens, cache reads and writes."""
+    messages: Sequence[Any]
+    """The history so far, as Messages API params; read it, do not change it."""
     run_id: str
+    """The run's id, as in its spans and log events."""
     turn: int
+    """The number of the model call this tool call came from (1 for the first)."""
     tool_call_id: str = ""
+    """The id of the `tool_use` block this call answers (empty outside a call)."""
 
     def for_call(self, tool_call_id: str) -> RunContext[DepsT]:
         """This context for one tool call."""
@@ -87,13 +106,32 @@ def is_toolset(value: object) -> bool:
 
 @dataclass(frozen=True)
 class ToolResult:
-    """The outcome of one call, ready to become a `tool_result` block."""
+    """The outcome of one call, ready to become a `tool_result` block.
+
+    Args:
+        content: What the model reads: text, or content blocks (text, image, document,
+            search_result).
+        is_error: Whether the call failed; the model sees it as an error result.
+    """
 
     content: str | list[dict[str, Any]]
+    """What the model reads: text, or content blocks."""
     is_error: bool = False
+    """Whether the call failed (sent as `is_error: true`)."""
 
     def to_block(self, tool_use_id: str) -> dict[str, Any]:
-        block: dict[str, Any] = {"type": "tool_result", "tool_use_id": tool_use_id, "content": self.content}
+        """The `tool_result` block answering `tool_use_id`.
+
+        An error result with no content gets a short message: the API refuses `is_error` with
+        empty content.
+
+        Args:
+            tool_use_id: The id of the `tool_use` block this result answers.
+        """
+        content = self.content
+        if self.is_error and not (content.strip() if isinstance(content, str) else content):
+            content = "The tool failed without saying why."
+        block: dict[str, Any] = {"type": "tool_result", "tool_use_id": tool_use_id, "content": content}
         if self.is_error:
             block["is_error"] = True
         return block
@@ -113,7 +151,24 @@ class _Param:
 
 
 class Tool:
-    """A function the model can call: its name, description, input schema and how to run it."""
+    """A function the model can call: its name, description, input schema and how to run it.
+
+    The schema comes from the signature (pydantic), the description from the docstring (its
+    `Args:` section describes the parameters); a parameter annotated `RunContext` is filled in
+    by agentkit and never shown to the model. A function that cannot be a tool raises
+    `ToolDefinitionError` here, naming its file and line.
+
+    Args:
+        function: A function or method, sync (run in a worker thread) or async.
+        name: The tool's name (default: the function's); it must match `^[a-zA-Z0-9_-]{1,128}$`.
+        description: The description the model reads (default: the docstring's summary).
+        timeout: Seconds before the call is abandoned with an error result (default: none).
+        idempotent: Safe to run again when a crash left it unfinished; otherwise resume answers
+            it with an error saying it may or may not have run.
+        requires_approval: Wait for a human's decision before running it: always, or when a
+            function of the arguments says so.
+        durable: In a durable run, a checkpointed step of its own (False for pure functions).
+    """
 
     name: str
     description: str
@@ -168,8 +223,21 @@ class Tool:
         requires_approval: ApprovalPolicy = False,
         durable: bool = True,
     ) -> Tool:
-        """A tool with a hand-written schema: arguments reach `function` as the dict the model sent."""
+        """A tool with a hand-written schema: arguments reach `function` as the dict the model sent.
+
+        Args:
+            name: The tool's name; it must match `^[a-zA-Z0-9_-]{1,128}$`.
+            description: The description the model reads.
+            input_schema: A JSON schema of `"type": "object"` (the API takes only objects).
+            function: `async def function(arguments, ctx)`, called with the model's arguments
+                as they are (not validated) and the `RunContext`.
+            timeout: Seconds before the call is abandoned with an error result.
+            idempotent: Safe to run again when a crash left it unfinished.
+            requires_approval: Wait for a human's decision before running it.
+            durable: In a durable run, a checkpointed step of its own.
+        """
         self = cls.__new__(cls)
+        _check_object_schema(name, input_schema, function)
         self._setup(function, _check_name(name, function), description, input_schema, timeout)
         self.idempotent, self.requires_approval, self.durable = idempotent, requires_approval, durable
         return self
@@ -243,7 +311,7 @@ class Tool:
                 *error_lines(exc),
                 "Fix these and call the tool again.",
             ]
-            return ToolResult("\n".join(lines), is_error=True)
+            return ToolResult(error_text(self.name, "\n".join(lines)), is_error=True)
         except Exception as exc:  # a custom validator that raised something pydantic does not wrap
             return self._failed(exc)
         try:
@@ -255,7 +323,7 @@ class Tool:
                 if scope.cancelled_caught:
                     return ToolResult(f"Tool '{self.name}' timed out after {self.timeout:g}s.", is_error=True)
         except ToolError as exc:
-            return ToolResult(str(exc), is_error=True)
+            return ToolResult(error_text(self.name, str(exc)), is_error=True)
         except Exception as exc:  # a bug in the tool is reported to the model, not raised into the run
             return self._failed(exc)
         return self._to_result(value)
@@ -263,7 +331,7 @@ class Tool:
     def _failed(self, exc: Exception) -> ToolResult:
         _warn("tool_failed", tool=self.name, exc_info=True)  # called in `except`
         detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        return ToolResult(f"Tool '{self.name}' failed: {detail}", is_error=True)
+        return ToolResult(error_text(self.name, f"Tool '{self.name}' failed: {detail}"), is_error=True)
 
     def _prepare(self, arguments: dict[str, Any], ctx: RunContext[Any]) -> Callable[[], Any]:
         """Validate the arguments into a ready-to-call thunk (raises ValidationError)."""
@@ -291,21 +359,11 @@ class Tool:
         return value
 
     def _to_result(self, value: Any) -> ToolResult:
-        if isinstance(value, str):
-            return ToolResult(value)
-        if isinstance(value, list) and value and all(_is_content_block(v) for v in value):
-            return ToolResult(value)
-        try:
-            if isinstance(value, BaseModel):
-                return ToolResult(value.model_dump_json())
-            return ToolResult(_any_adapter().dump_json(value).decode())
-        except (PydanticSerializationError, ValueError, TypeError):
-            _warn("tool_result_unserialisable", tool=self.name, type=type(value).__name__)
-            return ToolResult(
-                f"Tool '{self.name}' returned a {type(value).__name__} that cannot be serialised to JSON; "
-                "return str, a pydantic model, or JSON-able data.",
-                is_error=True,
-            )
+        """Text, valid content blocks, or JSON; an error result if it cannot be sent (`_tool_results`)."""
+        content, is_error, warning = content_of(self.name, value)
+        if warning is not None:
+            _warn(warning, tool=self.name, type=type(value).__name__)
+        return ToolResult(content, is_error=is_error)
 
 
 @overload
@@ -367,24 +425,18 @@ def tool(
     return functools.partial(Tool, **options)
 
 
-@functools.cache
-def _any_adapter() -> TypeAdapter[Any]:
-    return TypeAdapter(Any)
-
-
-@functools.cache
 def _warn(event: str, **fields: Any) -> None:
-    """Log through structlog once the application has configured it: a library must not print."""
+    """Log through structlog once the application has configured it: a library must not print.
+
+    Every call logs (no memo): three failures of a tool are three warnings, and a failure before
+    `structlog.configure` does not silence that tool for the rest of the process.
+    """
     from ._telemetry._logging import enabled
 
     if enabled():
         import structlog
 
         structlog.get_logger("agentkit.tools").warning(event, **fields)
-
-
-def _is_content_block(value: Any) -> bool:
-    return isinstance(value, dict) and value.get("type") in _CONTENT_BLOCK_TYPES
 
 
 def _target(function: Any) -> Any:
@@ -409,6 +461,20 @@ def _where(function: Any) -> str:
 
 def _fail(tool_name: str, function: Any, message: str) -> ToolDefinitionError:
     return ToolDefinitionError(f"Tool '{tool_name}' ({_where(function)}): {message}")
+
+
+def _check_object_schema(name: str, schema: Any, function: Any) -> None:
+    """A hand-written `input_schema` must describe an object: the API refuses any other type."""
+    if isinstance(schema, dict) and schema.get("type") == "object":
+        return
+    got = f"type {schema.get('type')!r}" if isinstance(schema, dict) else f"a {type(schema).__name__}"
+    raise _fail(
+        name,
+        function,
+        f'input_schema must be a JSON schema of "type": "object" (the Messages API takes no other), got {got}; '
+        'wrap the value in an object, e.g. {"type": "object", "properties": {"value": <your schema>}, '
+        '"required": ["value"]}.',
+    )
 
 
 def _check_name(name: str, function: Any) -> str:
