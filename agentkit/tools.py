@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import inspect
 import re
-import sys
 import typing
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -18,13 +17,12 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar, ov
 
 import anyio
 import anyio.to_thread
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
-from pydantic.errors import PydanticUserError
-from pydantic.fields import FieldInfo
+from pydantic import ValidationError
 
 from ._docstrings import parse_docstring
-from ._schema import error_lines, strip_titles
+from ._schema import error_lines
 from ._tool_results import content_of, error_text
+from ._tool_schema import Param, build, check_name, check_object_schema, is_async, unwrapped
 from .errors import ToolDefinitionError, ToolError
 from .usage import Usage
 
@@ -137,19 +135,6 @@ class ToolResult:
         return block
 
 
-_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-
-
-@dataclass(frozen=True)
-class _Param:
-    """How `run` fills one parameter: with the RunContext or a validated value, by position or name."""
-
-    name: str
-    field: str  # the pydantic field name; the parameter name is its alias (it may shadow BaseModel)
-    positional: bool
-    is_ctx: bool
-
-
 class Tool:
     """A function the model can call: its name, description, input schema and how to run it.
 
@@ -181,7 +166,7 @@ class Tool:
     _instance: object | None  # the `self` of a bound method tool
     _is_method: bool
     _is_async: bool
-    _params: tuple[_Param, ...]
+    _params: tuple[Param, ...]
     _validate: Callable[[Any], Any] | None  # None: a `from_schema` tool, arguments pass as they are
     _param: dict[str, Any]
 
@@ -202,12 +187,12 @@ class Tool:
                 "pass a function or a method."
             )
         default_name: str = getattr(function, "__name__", type(function).__name__)
-        tool_name = _check_name(name or default_name, function)
-        doc_description, param_docs = parse_docstring(inspect.getdoc(_target(function)))
-        is_method, params, model, schema = _build(tool_name, function, param_docs)
+        tool_name = check_name(name or default_name, function)
+        doc_description, param_docs = parse_docstring(inspect.getdoc(unwrapped(function)))
+        is_method, params, model, schema = build(tool_name, function, param_docs, _is_run_context)
         self._setup(function, tool_name, doc_description if description is None else description, schema, timeout)
         self.idempotent, self.requires_approval, self.durable = idempotent, requires_approval, durable
-        self._is_method, self._params, self._is_async = is_method, params, _is_async(function)
+        self._is_method, self._params, self._is_async = is_method, params, is_async(function)
         self._validate = model.__pydantic_validator__.validate_python
 
     @classmethod
@@ -237,8 +222,8 @@ class Tool:
             durable: In a durable run, a checkpointed step of its own.
         """
         self = cls.__new__(cls)
-        _check_object_schema(name, input_schema, function)
-        self._setup(function, _check_name(name, function), description, input_schema, timeout)
+        check_object_schema(name, input_schema, function)
+        self._setup(function, check_name(name, function), description, input_schema, timeout)
         self.idempotent, self.requires_approval, self.durable = idempotent, requires_approval, durable
         return self
 
@@ -425,6 +410,10 @@ def tool(
     return functools.partial(Tool, **options)
 
 
+def _is_run_context(hint: Any) -> bool:
+    return hint is RunContext or typing.get_origin(hint) is RunContext
+
+
 def _warn(event: str, **fields: Any) -> None:
     """Log through structlog once the application has configured it: a library must not print.
 
@@ -437,156 +426,3 @@ def _warn(event: str, **fields: Any) -> None:
         import structlog
 
         structlog.get_logger("agentkit.tools").warning(event, **fields)
-
-
-def _target(function: Any) -> Any:
-    """What describes `function`: the callable inside partials and `functools.wraps` decorators."""
-    while isinstance(function, functools.partial):
-        function = function.func
-    return inspect.unwrap(function)
-
-
-def _is_async(function: Callable[..., Any]) -> bool:
-    """Judged on the outer callable: a sync wrapper runs in a thread (a coroutine it returns is awaited)."""
-    return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(type(function).__call__)
-
-
-def _where(function: Any) -> str:
-    """file:line of the function, for messages that point at the code to fix."""
-    target = _target(function)
-    # a callable object has no __code__ of its own: point at its class's __call__
-    code = getattr(target, "__code__", None) or getattr(type(target).__call__, "__code__", None)
-    return f"{code.co_filename}:{code.co_firstlineno}" if code else "<unknown location>"
-
-
-def _fail(tool_name: str, function: Any, message: str) -> ToolDefinitionError:
-    return ToolDefinitionError(f"Tool '{tool_name}' ({_where(function)}): {message}")
-
-
-def _check_object_schema(name: str, schema: Any, function: Any) -> None:
-    """A hand-written `input_schema` must describe an object: the API refuses any other type."""
-    if isinstance(schema, dict) and schema.get("type") == "object":
-        return
-    got = f"type {schema.get('type')!r}" if isinstance(schema, dict) else f"a {type(schema).__name__}"
-    raise _fail(
-        name,
-        function,
-        f'input_schema must be a JSON schema of "type": "object" (the Messages API takes no other), got {got}; '
-        'wrap the value in an object, e.g. {"type": "object", "properties": {"value": <your schema>}, '
-        '"required": ["value"]}.',
-    )
-
-
-def _check_name(name: str, function: Any) -> str:
-    if not _NAME.match(name):
-        raise ToolDefinitionError(
-            f"Tool name {name!r} ({_where(function)}) must match ^[a-zA-Z0-9_-]{{1,128}}$; "
-            "give it a valid name, e.g. @tool(name='lookup_order')."
-        )
-    return name
-
-
-def _type_hints(tool_name: str, function: Callable[..., Any]) -> dict[str, Any]:
-    """Resolve annotations (strings under `from __future__ import annotations` included).
-
-    A type defined inside a function is not in the module globals; on NameError we retry with
-    the locals of the first caller outside this module, where `@tool` was applied.
-    """
-    target = _target(function)
-    if not (inspect.isfunction(target) or inspect.ismethod(target)):
-        target = type(target).__call__
-    try:
-        return typing.get_type_hints(target, include_extras=True)
-    except NameError as first:
-        frame = sys._getframe(1)
-        while frame.f_back and frame.f_globals.get("__name__") == __name__:
-            frame = frame.f_back
-        try:
-            return typing.get_type_hints(target, localns=dict(frame.f_locals), include_extras=True)
-        except NameError:
-            fix = "import or define that type at module level."
-            raise _fail(tool_name, function, f"cannot resolve an annotation ({first}); {fix}") from first
-
-
-def _is_run_context(hint: Any) -> bool:
-    return hint is RunContext or typing.get_origin(hint) is RunContext
-
-
-def _has_description(hint: Any) -> bool:
-    if typing.get_origin(hint) is not typing.Annotated:
-        return False
-    return any(isinstance(m, FieldInfo) and m.description for m in hint.__metadata__)
-
-
-def _build(
-    tool_name: str, function: Callable[..., Any], docs: dict[str, str]
-) -> tuple[bool, tuple[_Param, ...], type[BaseModel], dict[str, Any]]:
-    """Sort the parameters into `self`, the RunContext and model fields; build model and schema."""
-    hints = _type_hints(tool_name, function)
-    parameters = list(inspect.signature(function).parameters.values())
-    is_method = bool(parameters) and parameters[0].name == "self"
-    params: list[_Param] = []
-    fields: dict[str, Any] = {}
-    for p in parameters[1:] if is_method else parameters:
-        if p.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
-            star = "*" if p.kind is inspect.Parameter.VAR_POSITIONAL else "**"
-            why = "cannot be a tool argument (the model sends named JSON fields)"
-            fix = "replace it with named parameters, e.g. `items: list[str]`."
-            raise _fail(tool_name, function, f"parameter '{star}{p.name}' {why}; {fix}")
-        if p.name not in hints:
-            fix = f"annotate it, e.g. `{p.name}: str`."
-            raise _fail(tool_name, function, f"parameter '{p.name}' has no type annotation; {fix}")
-        hint = hints[p.name]
-        field = f"f{len(params)}"
-        params.append(_Param(p.name, field, p.kind in _POSITIONAL, _is_run_context(hint)))
-        if params[-1].is_ctx:
-            continue
-        default: Any = ... if p.default is inspect.Parameter.empty else p.default
-        info = Field(default, alias=p.name)
-        if p.name in docs and not _has_description(hint):  # Annotated's own description wins
-            info = Field(default, alias=p.name, description=docs[p.name])
-        fields[field] = (hint, info)
-    try:
-        model = create_model(tool_name, __config__=ConfigDict(extra="forbid"), **fields)
-        raw = strip_titles(model.model_json_schema())
-    except (PydanticUserError, TypeError, ValueError, NameError) as exc:
-        raise _bad_type(tool_name, function, hints, params, exc) from exc
-    schema = {
-        "type": "object",
-        "properties": raw["properties"],
-        "required": raw.get("required", []),
-        "additionalProperties": False,
-    }
-    if "$defs" in raw:
-        schema["$defs"] = dict(sorted(raw["$defs"].items()))
-    _check_return(tool_name, function, hints.get("return", Any))
-    return is_method, tuple(params), model, schema
-
-
-def _check_return(tool_name: str, function: Any, hint: Any) -> None:
-    """A declared return type pydantic cannot serialise fails now, not after the tool has run."""
-    if hint in (Any, str, None, type(None)):
-        return
-    try:
-        TypeAdapter(hint)
-    except (PydanticUserError, TypeError, ValueError) as exc:
-        reason = str(exc).splitlines()[0]
-        fix = "return str, a pydantic model, or JSON-able data (dict, list, numbers), and annotate it so."
-        raise _fail(tool_name, function, f"its return type {hint!r} cannot be serialised ({reason}); {fix}") from None
-
-
-def _bad_type(
-    tool_name: str, function: Any, hints: dict[str, Any], params: list[_Param], exc: Exception
-) -> ToolDefinitionError:
-    """Find the parameter whose type pydantic rejects, so the message can name it."""
-    for p in params:
-        if p.is_ctx:
-            continue
-        try:
-            TypeAdapter(hints[p.name]).json_schema()
-        except Exception as param_exc:
-            why = f"has type {hints[p.name]!r}, which cannot become a JSON schema"
-            reason = str(param_exc).splitlines()[0]
-            fix = "use JSON-compatible types (str, int, float, bool, list, dict, Literal, enums, models)."
-            return _fail(tool_name, function, f"parameter '{p.name}' {why} ({reason}); {fix}")
-    return _fail(tool_name, function, f"cannot build an argument schema: {exc}")
