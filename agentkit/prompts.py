@@ -43,22 +43,51 @@ class SystemPrompt:
         return cls(source, path=path)
 
     def render(self, variables: dict[str, Any]) -> str:
-        """Render with `variables`; an undefined name or a failing expression is a `PromptError`."""
+        """Render with `variables`; an undefined name or a failing expression is a `PromptError`.
+
+        The error names the file and line of the template where it happened: an included
+        template's own, followed by where it was included from.
+
+        Args:
+            variables: The template's variables (`vars=` of the agent and of the run, merged).
+        """
         if self.is_static:
             return self.source
         try:
             return self._template.render(variables)
         except jinja2.UndefinedError as exc:
-            line = _template_line(exc, self._origin)
+            where = _template_location(exc, self._origin)
             raise PromptError(
-                f"{self._origin}{line}: {exc.message}; pass it in vars= (have: {sorted(variables) or 'none'})"
+                f"{where}: {exc.message}; pass it in vars= (have: {sorted(variables) or 'none'})"
             ) from None
         except Exception as exc:  # a failing expression in the template: TemplateError, ZeroDivisionError...
-            raise PromptError(f"{self._origin}{_template_line(exc, self._origin)}: {exc}") from None
+            raise PromptError(f"{_template_location(exc, self._origin)}: {exc}") from None
+
+
+def _template_location(exc: BaseException, origin: str) -> str:
+    """`file:line` of the innermost template frame in the traceback (Jinja keeps template lines
+    as Python lines), then the frames that included it: `part.txt:3 (included from main.txt:2)`.
+
+    Jinja runs each template frame of a rewritten traceback in globals holding
+    `__jinja_exception__` (`jinja2.debug.fake_traceback`); the top-level template of a string
+    prompt is `<template>`, which is `origin` here, and an included one carries its file name.
+    """
+    frames: list[str] = []
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if "__jinja_exception__" in tb.tb_frame.f_globals or code.co_filename in ("<template>", origin):
+            name = origin if code.co_filename == "<template>" else code.co_filename
+            frames.append(f"{name}:{tb.tb_lineno}")
+        tb = tb.tb_next
+    if not frames:
+        return origin
+    innermost, outer = frames[-1], frames[-2::-1]
+    return innermost + "".join(f" (included from {frame})" for frame in outer)
 
 
 def _template_line(exc: BaseException, origin: str) -> str:
-    """The ':line' of the template frame in the traceback, which Jinja keeps as a Python line."""
+    """The ':line' of the top-level template's frame in the traceback (used by `agentkit._spec`)."""
     tb = exc.__traceback__
     line = ""
     while tb is not None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from .errors import ConfigurationError
+from .errors import ConfigurationError, InputError
 from .result import RunEvent, RunFinished, RunResult, RunStream
 
 if TYPE_CHECKING:
@@ -104,6 +104,18 @@ async def open_run(request: RunRequest) -> AsyncIterator[RunInput]:
     if request.session is not None and request.history:
         raise ConfigurationError(
             f"Pass history= or session={request.session!r}, not both: a session keeps its own history"
+        )
+    from ._checks import check_history, check_prompt, find_surrogate
+
+    if request.prompt is not None:
+        check_prompt(request.prompt)
+    if request.history:
+        check_history(request.history)
+    if (found := find_surrogate(request.variables, "vars")) is not None:
+        where, index, char = found
+        raise InputError(
+            f"{where}: character {index} is {char!r}, a lone surrogate that is not valid Unicode text; "
+            "decode the input with errors='replace' or drop the character"
         )
     prompt = user_message(request.prompt) if request.prompt is not None else None
     async with AsyncExitStack() as stack:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import inspect
 import re
-import sys
 import typing
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -18,13 +17,12 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar, ov
 
 import anyio
 import anyio.to_thread
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
-from pydantic.errors import PydanticUserError
-from pydantic.fields import FieldInfo
-from pydantic_core import PydanticSerializationError
+from pydantic import ValidationError
 
 from ._docstrings import parse_docstring
-from ._schema import error_lines, strip_titles
+from ._schema import error_lines
+from ._tool_results import content_of, error_text
+from ._tool_schema import Param, build, check_name, check_object_schema, is_async, unwrapped
 from .errors import ToolDefinitionError, ToolError
 from .usage import Usage
 
@@ -36,20 +34,39 @@ __all__ = ["ApprovalPolicy", "RunContext", "Tool", "ToolResult", "Toolset", "is_
 DepsT = TypeVar("DepsT")
 
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
-_CONTENT_BLOCK_TYPES = frozenset({"text", "image", "document", "search_result"})
 
 
 @dataclass
 class RunContext(Generic[DepsT]):
-    """What a tool can reach besides its arguments. Never shown to the model."""
+    """What a tool can reach besides its arguments. Never shown to the model.
+
+    A tool asks for it by annotating a parameter `RunContext[MyDeps]` (any name); agentkit fills
+    it in and leaves it out of the schema the model sees.
+
+    Args:
+        deps: The run's dependencies, as given to `agent.run(..., deps=...)`.
+        agent: The agent running the tool.
+        usage: The run's usage so far.
+        messages: The history so far, as Messages API params.
+        run_id: The run's id (the same in its spans and log events).
+        turn: The number of the model call this tool call came from (1 for the first).
+        tool_call_id: The id of the `tool_use` block being answered.
+    """
 
     deps: DepsT
+    """The run's dependencies, as given to `agent.run(..., deps=...)` (None if none were)."""
     agent: Agent
-    usage: Usage  # usage so far in the run
-    messages: Sequence[Any]  # the history so far, as Messages API params
+    """The agent running the tool."""
+    usage: Usage
+    """The run's usage so far: requests, input and output tokens, cache reads and writes."""
+    messages: Sequence[Any]
+    """The history so far, as Messages API params; read it, do not change it."""
     run_id: str
+    """The run's id, as in its spans and log events."""
     turn: int
+    """The number of the model call this tool call came from (1 for the first)."""
     tool_call_id: str = ""
+    """The id of the `tool_use` block this call answers (empty outside a call)."""
 
     def for_call(self, tool_call_id: str) -> RunContext[DepsT]:
         """This context for one tool call."""
@@ -87,33 +104,56 @@ def is_toolset(value: object) -> bool:
 
 @dataclass(frozen=True)
 class ToolResult:
-    """The outcome of one call, ready to become a `tool_result` block."""
+    """The outcome of one call, ready to become a `tool_result` block.
+
+    Args:
+        content: What the model reads: text, or content blocks (text, image, document,
+            search_result).
+        is_error: Whether the call failed; the model sees it as an error result.
+    """
 
     content: str | list[dict[str, Any]]
+    """What the model reads: text, or content blocks."""
     is_error: bool = False
+    """Whether the call failed (sent as `is_error: true`)."""
 
     def to_block(self, tool_use_id: str) -> dict[str, Any]:
-        block: dict[str, Any] = {"type": "tool_result", "tool_use_id": tool_use_id, "content": self.content}
+        """The `tool_result` block answering `tool_use_id`.
+
+        An error result with no content gets a short message: the API refuses `is_error` with
+        empty content.
+
+        Args:
+            tool_use_id: The id of the `tool_use` block this result answers.
+        """
+        content = self.content
+        if self.is_error and not (content.strip() if isinstance(content, str) else content):
+            content = "The tool failed without saying why."
+        block: dict[str, Any] = {"type": "tool_result", "tool_use_id": tool_use_id, "content": content}
         if self.is_error:
             block["is_error"] = True
         return block
 
 
-_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-
-
-@dataclass(frozen=True)
-class _Param:
-    """How `run` fills one parameter: with the RunContext or a validated value, by position or name."""
-
-    name: str
-    field: str  # the pydantic field name; the parameter name is its alias (it may shadow BaseModel)
-    positional: bool
-    is_ctx: bool
-
-
 class Tool:
-    """A function the model can call: its name, description, input schema and how to run it."""
+    """A function the model can call: its name, description, input schema and how to run it.
+
+    The schema comes from the signature (pydantic), the description from the docstring (its
+    `Args:` section describes the parameters); a parameter annotated `RunContext` is filled in
+    by agentkit and never shown to the model. A function that cannot be a tool raises
+    `ToolDefinitionError` here, naming its file and line.
+
+    Args:
+        function: A function or method, sync (run in a worker thread) or async.
+        name: The tool's name (default: the function's); it must match `^[a-zA-Z0-9_-]{1,128}$`.
+        description: The description the model reads (default: the docstring's summary).
+        timeout: Seconds before the call is abandoned with an error result (default: none).
+        idempotent: Safe to run again when a crash left it unfinished; otherwise resume answers
+            it with an error saying it may or may not have run.
+        requires_approval: Wait for a human's decision before running it: always, or when a
+            function of the arguments says so.
+        durable: In a durable run, a checkpointed step of its own (False for pure functions).
+    """
 
     name: str
     description: str
@@ -127,7 +167,7 @@ class Tool:
     _instance: object | None  # the `self` of a bound method tool
     _is_method: bool
     _is_async: bool
-    _params: tuple[_Param, ...]
+    _params: tuple[Param, ...]
     _validate: Callable[[Any], Any] | None  # None: a `from_schema` tool, arguments pass as they are
     _param: dict[str, Any]
 
@@ -149,13 +189,13 @@ class Tool:
                 "pass a function or a method."
             )
         default_name: str = getattr(function, "__name__", type(function).__name__)
-        tool_name = _check_name(name or default_name, function)
-        doc_description, param_docs = parse_docstring(inspect.getdoc(_target(function)))
-        is_method, params, model, schema = _build(tool_name, function, param_docs)
+        tool_name = check_name(name or default_name, function)
+        doc_description, param_docs = parse_docstring(inspect.getdoc(unwrapped(function)))
+        is_method, params, model, schema = build(tool_name, function, param_docs, _is_run_context)
         self._setup(function, tool_name, doc_description if description is None else description, schema, timeout)
         self.idempotent, self.requires_approval, self.durable = idempotent, requires_approval, durable
         self.blocking = blocking
-        self._is_method, self._params, self._is_async = is_method, params, _is_async(function)
+        self._is_method, self._params, self._is_async = is_method, params, is_async(function)
         self._validate = model.__pydantic_validator__.validate_python
 
     @classmethod
@@ -171,9 +211,22 @@ class Tool:
         requires_approval: ApprovalPolicy = False,
         durable: bool = True,
     ) -> Tool:
-        """A tool with a hand-written schema: arguments reach `function` as the dict the model sent."""
+        """A tool with a hand-written schema: arguments reach `function` as the dict the model sent.
+
+        Args:
+            name: The tool's name; it must match `^[a-zA-Z0-9_-]{1,128}$`.
+            description: The description the model reads.
+            input_schema: A JSON schema of `"type": "object"` (the API takes only objects).
+            function: `async def function(arguments, ctx)`, called with the model's arguments
+                as they are (not validated) and the `RunContext`.
+            timeout: Seconds before the call is abandoned with an error result.
+            idempotent: Safe to run again when a crash left it unfinished.
+            requires_approval: Wait for a human's decision before running it.
+            durable: In a durable run, a checkpointed step of its own.
+        """
         self = cls.__new__(cls)
-        self._setup(function, _check_name(name, function), description, input_schema, timeout)
+        check_object_schema(name, input_schema, function)
+        self._setup(function, check_name(name, function), description, input_schema, timeout)
         self.idempotent, self.requires_approval, self.durable = idempotent, requires_approval, durable
         self.blocking = True
         return self
@@ -252,7 +305,7 @@ class Tool:
                 *error_lines(exc),
                 "Fix these and call the tool again.",
             ]
-            return ToolResult("\n".join(lines), is_error=True)
+            return ToolResult(error_text(self.name, "\n".join(lines)), is_error=True)
         except Exception as exc:  # a custom validator that raised something pydantic does not wrap
             return self._failed(exc)
         try:
@@ -264,7 +317,7 @@ class Tool:
                 if scope.cancelled_caught:
                     return ToolResult(f"Tool '{self.name}' timed out after {self.timeout:g}s.", is_error=True)
         except ToolError as exc:
-            return ToolResult(str(exc), is_error=True)
+            return ToolResult(error_text(self.name, str(exc)), is_error=True)
         except Exception as exc:  # a bug in the tool is reported to the model, not raised into the run
             return self._failed(exc)
         return self._to_result(value)
@@ -272,7 +325,7 @@ class Tool:
     def _failed(self, exc: Exception) -> ToolResult:
         _warn("tool_failed", tool=self.name, exc_info=True)  # called in `except`
         detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        return ToolResult(f"Tool '{self.name}' failed: {detail}", is_error=True)
+        return ToolResult(error_text(self.name, f"Tool '{self.name}' failed: {detail}"), is_error=True)
 
     def _prepare(self, arguments: dict[str, Any], ctx: RunContext[Any]) -> Callable[[], Any]:
         """Validate the arguments into a ready-to-call thunk (raises ValidationError)."""
@@ -302,21 +355,11 @@ class Tool:
         return value
 
     def _to_result(self, value: Any) -> ToolResult:
-        if isinstance(value, str):
-            return ToolResult(value)
-        if isinstance(value, list) and value and all(_is_content_block(v) for v in value):
-            return ToolResult(value)
-        try:
-            if isinstance(value, BaseModel):
-                return ToolResult(value.model_dump_json())
-            return ToolResult(_any_adapter().dump_json(value).decode())
-        except (PydanticSerializationError, ValueError, TypeError):
-            _warn("tool_result_unserialisable", tool=self.name, type=type(value).__name__)
-            return ToolResult(
-                f"Tool '{self.name}' returned a {type(value).__name__} that cannot be serialised to JSON; "
-                "return str, a pydantic model, or JSON-able data.",
-                is_error=True,
-            )
+        """Text, valid content blocks, or JSON; an error result if it cannot be sent (`_tool_results`)."""
+        content, is_error, warning = content_of(self.name, value)
+        if warning is not None:
+            _warn(warning, tool=self.name, type=type(value).__name__)
+        return ToolResult(content, is_error=is_error)
 
 
 @overload
@@ -385,160 +428,19 @@ def tool(
     return functools.partial(Tool, **options)
 
 
-@functools.cache
-def _any_adapter() -> TypeAdapter[Any]:
-    return TypeAdapter(Any)
+def _is_run_context(hint: Any) -> bool:
+    return hint is RunContext or typing.get_origin(hint) is RunContext
 
 
-@functools.cache
 def _warn(event: str, **fields: Any) -> None:
-    """Log through structlog once the application has configured it: a library must not print."""
+    """Log through structlog once the application has configured it: a library must not print.
+
+    Every call logs (no memo): three failures of a tool are three warnings, and a failure before
+    `structlog.configure` does not silence that tool for the rest of the process.
+    """
     from ._telemetry._logging import enabled
 
     if enabled():
         import structlog
 
         structlog.get_logger("agentkit.tools").warning(event, **fields)
-
-
-def _is_content_block(value: Any) -> bool:
-    return isinstance(value, dict) and value.get("type") in _CONTENT_BLOCK_TYPES
-
-
-def _target(function: Any) -> Any:
-    """What describes `function`: the callable inside partials and `functools.wraps` decorators."""
-    while isinstance(function, functools.partial):
-        function = function.func
-    return inspect.unwrap(function)
-
-
-def _is_async(function: Callable[..., Any]) -> bool:
-    """Judged on the outer callable: a sync wrapper runs in a thread (a coroutine it returns is awaited)."""
-    return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(type(function).__call__)
-
-
-def _where(function: Any) -> str:
-    """file:line of the function, for messages that point at the code to fix."""
-    target = _target(function)
-    # a callable object has no __code__ of its own: point at its class's __call__
-    code = getattr(target, "__code__", None) or getattr(type(target).__call__, "__code__", None)
-    return f"{code.co_filename}:{code.co_firstlineno}" if code else "<unknown location>"
-
-
-def _fail(tool_name: str, function: Any, message: str) -> ToolDefinitionError:
-    return ToolDefinitionError(f"Tool '{tool_name}' ({_where(function)}): {message}")
-
-
-def _check_name(name: str, function: Any) -> str:
-    if not _NAME.match(name):
-        raise ToolDefinitionError(
-            f"Tool name {name!r} ({_where(function)}) must match ^[a-zA-Z0-9_-]{{1,128}}$; "
-            "give it a valid name, e.g. @tool(name='lookup_order')."
-        )
-    return name
-
-
-def _type_hints(tool_name: str, function: Callable[..., Any]) -> dict[str, Any]:
-    """Resolve annotations (strings under `from __future__ import annotations` included).
-
-    A type defined inside a function is not in the module globals; on NameError we retry with
-    the locals of the first caller outside this module, where `@tool` was applied.
-    """
-    target = _target(function)
-    if not (inspect.isfunction(target) or inspect.ismethod(target)):
-        target = type(target).__call__
-    try:
-        return typing.get_type_hints(target, include_extras=True)
-    except NameError as first:
-        frame = sys._getframe(1)
-        while frame.f_back and frame.f_globals.get("__name__") == __name__:
-            frame = frame.f_back
-        try:
-            return typing.get_type_hints(target, localns=dict(frame.f_locals), include_extras=True)
-        except NameError:
-            fix = "import or define that type at module level."
-            raise _fail(tool_name, function, f"cannot resolve an annotation ({first}); {fix}") from first
-
-
-def _is_run_context(hint: Any) -> bool:
-    return hint is RunContext or typing.get_origin(hint) is RunContext
-
-
-def _has_description(hint: Any) -> bool:
-    if typing.get_origin(hint) is not typing.Annotated:
-        return False
-    return any(isinstance(m, FieldInfo) and m.description for m in hint.__metadata__)
-
-
-def _build(
-    tool_name: str, function: Callable[..., Any], docs: dict[str, str]
-) -> tuple[bool, tuple[_Param, ...], type[BaseModel], dict[str, Any]]:
-    """Sort the parameters into `self`, the RunContext and model fields; build model and schema."""
-    hints = _type_hints(tool_name, function)
-    parameters = list(inspect.signature(function).parameters.values())
-    is_method = bool(parameters) and parameters[0].name == "self"
-    params: list[_Param] = []
-    fields: dict[str, Any] = {}
-    for p in parameters[1:] if is_method else parameters:
-        if p.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
-            star = "*" if p.kind is inspect.Parameter.VAR_POSITIONAL else "**"
-            why = "cannot be a tool argument (the model sends named JSON fields)"
-            fix = "replace it with named parameters, e.g. `items: list[str]`."
-            raise _fail(tool_name, function, f"parameter '{star}{p.name}' {why}; {fix}")
-        if p.name not in hints:
-            fix = f"annotate it, e.g. `{p.name}: str`."
-            raise _fail(tool_name, function, f"parameter '{p.name}' has no type annotation; {fix}")
-        hint = hints[p.name]
-        field = f"f{len(params)}"
-        params.append(_Param(p.name, field, p.kind in _POSITIONAL, _is_run_context(hint)))
-        if params[-1].is_ctx:
-            continue
-        default: Any = ... if p.default is inspect.Parameter.empty else p.default
-        info = Field(default, alias=p.name)
-        if p.name in docs and not _has_description(hint):  # Annotated's own description wins
-            info = Field(default, alias=p.name, description=docs[p.name])
-        fields[field] = (hint, info)
-    try:
-        model = create_model(tool_name, __config__=ConfigDict(extra="forbid"), **fields)
-        raw = strip_titles(model.model_json_schema())
-    except (PydanticUserError, TypeError, ValueError, NameError) as exc:
-        raise _bad_type(tool_name, function, hints, params, exc) from exc
-    schema = {
-        "type": "object",
-        "properties": raw["properties"],
-        "required": raw.get("required", []),
-        "additionalProperties": False,
-    }
-    if "$defs" in raw:
-        schema["$defs"] = dict(sorted(raw["$defs"].items()))
-    _check_return(tool_name, function, hints.get("return", Any))
-    return is_method, tuple(params), model, schema
-
-
-def _check_return(tool_name: str, function: Any, hint: Any) -> None:
-    """A declared return type pydantic cannot serialise fails now, not after the tool has run."""
-    if hint in (Any, str, None, type(None)):
-        return
-    try:
-        TypeAdapter(hint)
-    except (PydanticUserError, TypeError, ValueError) as exc:
-        reason = str(exc).splitlines()[0]
-        fix = "return str, a pydantic model, or JSON-able data (dict, list, numbers), and annotate it so."
-        raise _fail(tool_name, function, f"its return type {hint!r} cannot be serialised ({reason}); {fix}") from None
-
-
-def _bad_type(
-    tool_name: str, function: Any, hints: dict[str, Any], params: list[_Param], exc: Exception
-) -> ToolDefinitionError:
-    """Find the parameter whose type pydantic rejects, so the message can name it."""
-    for p in params:
-        if p.is_ctx:
-            continue
-        try:
-            TypeAdapter(hints[p.name]).json_schema()
-        except Exception as param_exc:
-            why = f"has type {hints[p.name]!r}, which cannot become a JSON schema"
-            reason = str(param_exc).splitlines()[0]
-            fix = "use JSON-compatible types (str, int, float, bool, list, dict, Literal, enums, models)."
-            return _fail(tool_name, function, f"parameter '{p.name}' {why} ({reason}); {fix}")
-    return _fail(tool_name, function, f"cannot build an argument schema: {exc}")

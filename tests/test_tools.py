@@ -661,3 +661,196 @@ async def test_a_validator_raising_a_non_validation_error_is_a_failure_result() 
             "Tool 'f' failed: KeyError: 'zz'", is_error=True
         )
     assert await f.run({"item": {"code": "a"}}, make_ctx()) == ToolResult("alpha")
+
+
+# --- results the API would refuse or that cannot be encoded (issues 13.F/S/T, 14.6, 14.7, 12.10) ------
+
+LONE = "caf\udce9"  # what errors="surrogateescape" makes of b"caf\xe9"
+PNG = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
+
+
+@pytest.mark.parametrize("message", ["", "   \n"], ids=["empty", "whitespace"])
+async def test_a_tool_error_without_a_message_sends_a_short_one(message: str) -> None:
+    @tool
+    def f() -> str:
+        raise ToolError(message)
+
+    result = await f.run({}, make_ctx())
+    assert result == ToolResult(
+        "Tool 'f' failed without saying why (it raised an error with an empty message).", is_error=True
+    )
+
+
+def test_an_error_result_built_empty_still_sends_content() -> None:
+    block = ToolResult("", is_error=True).to_block("toolu_1")
+    assert block == {
+        "type": "tool_result",
+        "tool_use_id": "toolu_1",
+        "content": "The tool failed without saying why.",
+        "is_error": True,
+    }
+    assert ToolResult([], is_error=True).to_block("toolu_1")["content"] == "The tool failed without saying why."
+    assert ToolResult("").to_block("toolu_1")["content"] == ""  # a success may be empty
+
+
+@pytest.mark.parametrize(
+    ("returned", "content"),
+    [
+        ([{"type": "text", "text": ""}], "Tool 'f' returned no content (only empty text)."),
+        (
+            [{"type": "text", "text": " \n"}, {"type": "text", "text": ""}],
+            "Tool 'f' returned no content (only empty text).",
+        ),
+        ([{"type": "text", "text": ""}, {"type": "text", "text": "ok"}], [{"type": "text", "text": "ok"}]),
+        ([{"type": "text", "text": "see"}, PNG], [{"type": "text", "text": "see"}, PNG]),
+        (
+            [
+                {
+                    "type": "search_result",
+                    "source": "https://x",
+                    "title": "X",
+                    "content": [{"type": "text", "text": "y"}],
+                }
+            ],
+            [
+                {
+                    "type": "search_result",
+                    "source": "https://x",
+                    "title": "X",
+                    "content": [{"type": "text", "text": "y"}],
+                }
+            ],
+        ),
+        ([{"type": "text", "value": 3}], '[{"type":"text","value":3}]'),
+        ([{"type": "text", "text": 3}], '[{"type":"text","text":3}]'),
+        ([{"type": "image", "source": {"type": "base64", "media_type": "image/bmp", "data": "Qk0="}}], None),
+        ([{"type": "text", "text": "ok"}, {"type": "document"}], '[{"type":"text","text":"ok"},{"type":"document"}]'),
+        ([{"type": "row", "n": 1}], '[{"type":"row","n":1}]'),
+    ],
+    ids=[
+        "an empty text block",
+        "only blank text blocks",
+        "an empty text block beside text",
+        "text and an image",
+        "a search result",
+        "a text block with a value",
+        "a text block whose text is a number",
+        "an image of a type the API refuses",
+        "one invalid block among valid ones",
+        "data that merely has a type",
+    ],
+)
+async def test_only_valid_blocks_go_as_blocks_anything_else_as_json(returned: Any, content: Any) -> None:
+    @tool
+    def f() -> Any:
+        return returned
+
+    with structlog.testing.capture_logs() as logs:
+        result = await f.run({}, make_ctx())
+    expected = json.dumps(returned, separators=(",", ":")) if content is None else content
+    assert result == ToolResult(expected)
+    invalid = isinstance(expected, str) and expected.startswith("[") and returned[0]["type"] != "row"
+    assert [e["event"] for e in logs] == (["tool_result_blocks_invalid"] if invalid else [])
+
+
+class Note(BaseModel):
+    text: str
+
+
+@pytest.mark.parametrize(
+    ("returned", "where"),
+    [
+        (LONE, "at the result, character 3 (U+DCE9)"),
+        ({"name": "x", "tags": ["ok", LONE]}, "at tags[1], character 3 (U+DCE9)"),
+        ([{"type": "text", "text": LONE}], "at [0].text, character 3 (U+DCE9)"),
+        (Note(text=LONE), ""),
+    ],
+    ids=["a string", "nested data", "a text block", "a pydantic model"],
+)
+async def test_a_result_that_cannot_be_encoded_is_an_error_result_not_an_exception(returned: Any, where: str) -> None:
+    @tool
+    def f() -> Any:
+        return returned
+
+    with structlog.testing.capture_logs() as logs:
+        result = await f.run({}, make_ctx())
+    assert result.is_error
+    place = f" {where}" if where else ""
+    assert result.content == (
+        f"Tool 'f' returned text that is not valid Unicode (a lone surrogate{place}), so it cannot be sent. "
+        "The tool must return valid text, e.g. decode bytes with errors='replace'."
+    )
+    assert isinstance(result.content, str)
+    result.content.encode()  # what gets sent and saved encodes
+    assert [e["event"] for e in logs] == ["tool_result_unencodable"]
+
+
+async def test_error_text_that_cannot_be_encoded_keeps_its_words() -> None:
+    @tool
+    def f() -> str:
+        raise ToolError(f"No file named {LONE}")
+
+    @tool
+    def g() -> str:
+        raise OSError(f"cannot open {LONE}")
+
+    with structlog.testing.capture_logs():
+        assert await f.run({}, make_ctx()) == ToolResult("No file named caf\ufffd", is_error=True)
+        assert await g.run({}, make_ctx()) == ToolResult(
+            "Tool 'g' failed: OSError: cannot open caf\ufffd", is_error=True
+        )
+
+
+async def test_every_failure_logs_a_warning() -> None:
+    @tool
+    def f() -> str:
+        raise ValueError("bad")
+
+    with structlog.testing.capture_logs() as logs:
+        for _ in range(3):
+            await f.run({}, make_ctx())
+    assert [e["event"] for e in logs] == ["tool_failed"] * 3
+
+
+async def test_a_failure_before_logging_is_configured_does_not_silence_the_tool() -> None:
+    @tool
+    def f() -> str:
+        raise ValueError("bad")
+
+    structlog.reset_defaults()  # not configured: agentkit must not print
+    assert not structlog.is_configured()
+    await f.run({}, make_ctx())
+    with structlog.testing.capture_logs() as logs:
+        await f.run({}, make_ctx())
+    assert [e["event"] for e in logs] == ["tool_failed"]
+
+
+@pytest.mark.parametrize(
+    ("schema", "got"),
+    [({"type": "string"}, "type 'string'"), ({"properties": {}}, "type None"), ([{"type": "object"}], "a list")],
+    ids=["a string schema", "no type", "not a dict"],
+)
+def test_from_schema_refuses_a_schema_that_is_not_an_object(schema: Any, got: str) -> None:
+    async def lookup(arguments: dict[str, Any], ctx: RunContext[Any]) -> str:
+        return "x"
+
+    with pytest.raises(ToolDefinitionError) as caught:
+        Tool.from_schema("lookup", "Find a thing.", schema, lookup)
+    message = str(caught.value)
+    assert message.startswith("Tool 'lookup' (")
+    assert "test_tools.py:" in message
+    assert (
+        f'input_schema must be a JSON schema of "type": "object" (the Messages API takes no other), got {got}'
+        in message
+    )
+    assert '{"type": "object", "properties": {"value": <your schema>}, "required": ["value"]}' in message
+
+
+def test_the_public_classes_document_their_arguments() -> None:
+    for documented in (Tool, tool, ToolResult, RunContext, Tool.from_schema):
+        doc = documented.__doc__ or ""
+        assert "\n    Args:\n" in doc or "\n        Args:\n" in doc, documented
+    fields = {f.name for f in dataclasses.fields(RunContext)}
+    assert fields == {"deps", "agent", "usage", "messages", "run_id", "turn", "tool_call_id"}
+    for name in fields:
+        assert f"        {name}: " in (RunContext.__doc__ or ""), name

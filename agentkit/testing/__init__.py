@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     )
     from agentkit.testing._server import MessagesServer
     from agentkit.testing._tokens import estimate_tokens
-    from agentkit.testing._validate import validate
+    from agentkit.testing._validate import validate, with_tools
 
 __all__ = [
     "Fault",
@@ -44,6 +44,7 @@ __all__ = [
     "thinking",
     "tool_use",
     "validate",
+    "with_tools",
 ]
 
 _EXPORTS = {
@@ -58,6 +59,7 @@ _EXPORTS = {
     "thinking": "_script",
     "tool_use": "_script",
     "validate": "_validate",
+    "with_tools": "_validate",
 }
 
 

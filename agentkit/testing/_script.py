@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 __all__ = [
+    "ERROR_TYPES",
     "Fault",
     "Handler",
     "Reply",
@@ -47,9 +48,23 @@ def thinking_signature(thinking_text: str) -> str:
     return base64.b64encode(b"agentkit" + digest).decode()
 
 
-def text(s: str) -> dict[str, Any]:
-    """A `text` content block."""
-    return {"type": "text", "text": s}
+def text(s: str, *, citations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A `text` content block, optionally citing sources.
+
+    Any string is taken as it is, whitespace-only text included (`text("\\n\\n")` beside a
+    `tool_use`, as models do), so tests can check what is sent back.
+
+    Args:
+        s: The text.
+        citations: The block's `citations`, as the API returns them, e.g. `{"type":
+            "char_location", "cited_text": "...", "document_index": 0, "document_title": None,
+            "start_char_index": 0, "end_char_index": 10, "file_id": None}`. Streamed as
+            `citations_delta` events after the text, as the API does.
+    """
+    block: dict[str, Any] = {"type": "text", "text": s}
+    if citations is not None:
+        block["citations"] = citations
+    return block
 
 
 def tool_use(name: str, input: dict[str, Any], id: str | None = None) -> dict[str, Any]:
@@ -98,19 +113,32 @@ class Reply:
         return "tool_use" if any(b.get("type") == "tool_use" for b in self.content) else "end_turn"
 
 
-FaultKind = Literal["status", "reset", "cut_stream", "stream_error", "hang"]
-# error type -> (HTTP status, message), as the API answers them
+FaultKind = Literal["status", "reset", "cut_stream", "end_stream", "close_stream", "cut_body", "stream_error", "hang"]
+# error type -> (HTTP status, message), as the API answers them (platform.claude.com, "Errors")
 _ERRORS = {
     "invalid_request_error": (400, "Invalid request"),
+    "authentication_error": (401, "invalid x-api-key"),
+    "billing_error": (402, "Your credit balance is too low to access the Anthropic API."),
+    "permission_error": (403, "Your API key does not have permission to use the specified resource."),
+    "not_found_error": (404, "Not found"),
+    "request_too_large": (413, "Request exceeds the maximum allowed number of bytes."),
     "rate_limit_error": (429, "Number of request tokens has exceeded your per-minute rate limit"),
     "api_error": (500, "Internal server error"),
+    "timeout_error": (504, "Request timed out"),
     "overloaded_error": (529, "Overloaded"),
 }
+ERROR_TYPES = tuple(_ERRORS)
+"""Every error type the API answers with; `Fault.error` and `Fault.stream_error` take each of them."""
 
 
 @dataclass(frozen=True)
 class Fault:
-    """One failed HTTP exchange; each fault is consumed by exactly one request."""
+    """One failed HTTP exchange; each fault is consumed by exactly one request.
+
+    Faults that break a body (`cut_stream`, `end_stream`, `close_stream`, `cut_body`, and
+    `stream_error` after content) show part of the reply that would come next; it stays queued,
+    so a retry receives it whole.
+    """
 
     kind: FaultKind
     error_type: str = "api_error"
@@ -120,11 +148,25 @@ class Fault:
 
     @property
     def status(self) -> int:
+        """The HTTP status of `error_type` (500 for a type the API does not have)."""
         return _ERRORS.get(self.error_type, (500, ""))[0]
 
     @property
     def message(self) -> str:
+        """The API's message for `error_type`."""
         return _ERRORS.get(self.error_type, (500, self.error_type))[1]
+
+    @classmethod
+    def error(cls, error_type: str, retry_after: float = 0) -> Fault:
+        """The HTTP error the API answers with for `error_type`, e.g. 403 for `permission_error`.
+
+        Args:
+            error_type: One of `ERROR_TYPES`.
+            retry_after: Seconds sent in `retry-after` (and `retry-after-ms`) when it is retryable.
+        """
+        if error_type not in _ERRORS:
+            raise ValueError(f"unknown error type {error_type!r}; use one of {', '.join(ERROR_TYPES)}")
+        return cls("status", error_type, retry_after=retry_after)
 
     @classmethod
     def rate_limit(cls, retry_after: float = 0) -> Fault:
@@ -150,14 +192,49 @@ class Fault:
     def cut_stream(cls, after_events: int = 3) -> Fault:
         """Send `after_events` SSE events (ping included) of the next reply, then close mid-message.
 
-        The reply stays queued, so a retry receives it whole; a non-streaming request gets a reset.
+        The chunked body is left unterminated, so the client sees a broken transfer. The reply stays
+        queued, so a retry receives it whole; a non-streaming request gets a reset.
         """
         return cls("cut_stream", after_events=after_events)
 
     @classmethod
-    def stream_error(cls, error_type: str = "overloaded_error") -> Fault:
-        """HTTP 200 and `message_start`, then `event: error` (a non-streaming request gets the status)."""
-        return cls("stream_error", error_type)
+    def end_stream(cls, after_events: int = 3) -> Fault:
+        """End the body cleanly before `message_stop`: a stream that looks complete to HTTP.
+
+        A streaming request gets `after_events` SSE events (ping included; a negative count counts
+        from the end, so `-1` is everything but `message_stop`) and then the chunked terminator. A
+        non-streaming request gets the first half of the JSON body with a `content-length` that
+        matches it: a whole HTTP response whose JSON is cut short.
+        """
+        return cls("end_stream", after_events=after_events)
+
+    @classmethod
+    def close_stream(cls, after_events: int = 3) -> Fault:
+        """A close-delimited body (no `content-length`, not chunked) ended early by a FIN.
+
+        As `end_stream` for what is sent, but the end of the body is the server closing the
+        connection, which HTTP/1.1 takes as the end of a close-delimited body, not as an error.
+        """
+        return cls("close_stream", after_events=after_events)
+
+    @classmethod
+    def cut_body(cls) -> Fault:
+        """A non-streaming JSON body cut short: `content-length` promises it all, half arrives, then FIN.
+
+        The client sees an incomplete read. A streaming request gets `cut_stream()`'s broken stream.
+        """
+        return cls("cut_body", after_events=3)
+
+    @classmethod
+    def stream_error(cls, error_type: str = "overloaded_error", after_events: int = 1) -> Fault:
+        """HTTP 200, `after_events` events of the next reply (1: `message_start` only), then
+        `event: error` of `error_type`; a non-streaming request gets that error's HTTP status.
+
+        Args:
+            error_type: One of `ERROR_TYPES` (`overloaded_error`, `api_error`, `rate_limit_error`...).
+            after_events: How many events of the next reply go first (ping included).
+        """
+        return cls("stream_error", error_type, after_events=after_events)
 
     @classmethod
     def hang(cls, seconds: float) -> Fault:
@@ -268,9 +345,11 @@ def _pieces(s: str, parts: int = 3) -> list[str]:
 def _block_events(index: int, block: dict[str, Any]) -> list[dict[str, Any]]:
     kind = block.get("type")
     deltas: list[dict[str, Any]] = []
-    if kind == "text" and "citations" not in block:
-        start = {**block, "text": ""}
+    if kind == "text":
+        cited = block.get("citations") or []
+        start = {**{k: v for k, v in block.items() if not (k == "citations" and cited)}, "text": ""}
         deltas = [{"type": "text_delta", "text": p} for p in _pieces(block["text"])]
+        deltas += [{"type": "citations_delta", "citation": c} for c in cited]
     elif kind == "tool_use":
         start = {**block, "input": {}}
         deltas = [{"type": "input_json_delta", "partial_json": p} for p in ["", *_pieces(json.dumps(block["input"]))]]
@@ -278,7 +357,7 @@ def _block_events(index: int, block: dict[str, Any]) -> list[dict[str, Any]]:
         start = {**block, "thinking": "", "signature": ""}
         deltas = [{"type": "thinking_delta", "thinking": p} for p in _pieces(block["thinking"])]
         deltas.append({"type": "signature_delta", "signature": block["signature"]})
-    else:  # redacted thinking, server tool blocks, cited text: whole in the start event
+    else:  # redacted thinking, server tool blocks: whole in the start event
         start = block
     return [
         {"type": "content_block_start", "index": index, "content_block": start},

@@ -55,7 +55,10 @@ class MessagesServer:
     `rejected`), then answered by the next scripted `Reply`/`Fault`, else by the handler. Its usage
     accounts prompt caching like the service (`cache`, see `agentkit.testing._tokens`);
     `min_cacheable_tokens` overrides the per-model minimum cacheable prompt length (an int for
-    every model, or a mapping of model-id prefixes to minimums).
+    every model, or a mapping of model-id prefixes to minimums). `prefill`: None refuses a final
+    assistant message on the models that refuse it (`agentkit._models`), True accepts it on
+    every model, False refuses it on every model. Model ids may be first-party, Bedrock or Vertex AI
+    ids (`anthropic.claude-opus-4-7-v1:0`, `claude-opus-4-7@20251001`); every table sees the same.
     """
 
     def __init__(
@@ -63,7 +66,7 @@ class MessagesServer:
         script: Handler | Iterable[Reply | Fault] | None = None,
         *,
         latency: float = 0.0,
-        prefill: bool = True,
+        prefill: bool | None = None,
         min_cacheable_tokens: int | Mapping[str, int] | None = None,
         max_output_tokens: int = 64_000,
         context_window: int = 200_000,
@@ -267,7 +270,7 @@ class MessagesServer:
         partial = Reply([])  # what a broken stream shows before it breaks
         try:
             item = await self._next(conn, request)
-            if isinstance(item, Fault) and item.kind == "cut_stream" and request.stream:
+            if isinstance(item, Fault) and _shows_the_next_reply(item, request):
                 partial = await self._peek(request)
         except _Gone:
             return False
@@ -283,14 +286,21 @@ class MessagesServer:
             return await self._send_reply(conn, request, item)
         if item.kind == "status" or (item.kind == "stream_error" and not request.stream):
             return await conn.send_error(item.status, item.error_type, item.message, retry_after=item.retry_after)
-        if item.kind == "reset" or not request.stream:  # a cut stream cuts a plain response too
+        if item.kind == "reset" or (item.kind == "cut_stream" and not request.stream):
             conn.reset()
             return False
-        events = stream_events(self._render(request, partial))
-        if item.kind == "cut_stream":  # closing early leaves the chunked body unterminated
-            return await conn.send_events(events[: item.after_events], complete=False)
+        message = self._render(request, partial)
+        if not request.stream:  # end_stream, close_stream, cut_body: the JSON body cut in half
+            return await conn.send_cut_json(message, item.kind)
+        events = stream_events(message)[: item.after_events]
+        if item.kind in ("cut_stream", "cut_body"):  # closing early leaves the chunked body unterminated
+            return await conn.send_events(events, complete=False)
+        if item.kind == "end_stream":  # the chunked terminator, but no message_stop
+            return await conn.send_events(events)
+        if item.kind == "close_stream":  # a close-delimited body: the FIN ends it
+            return await conn.send_events(events, delimited="close")
         error = {"type": "error", "error": {"type": item.error_type, "message": item.message}}
-        return await conn.send_events([events[0], {**error, "request_id": _request_id()}])
+        return await conn.send_events([*events, {**error, "request_id": _request_id()}])
 
     async def _next(self, conn: _Connection, request: Request) -> Reply | Fault | None:
         while True:
@@ -316,7 +326,7 @@ class MessagesServer:
             result = await result if inspect.isawaitable(result) else result
             if isinstance(result, Reply):
                 return result
-        return Reply.text("This reply was cut off by Fault.cut_stream() before it could finish.")
+        return Reply.text("This reply was cut off by a Fault before it could finish.")
 
     def _render(self, request: Request, reply: Reply) -> dict[str, Any]:
         produced = output_tokens(reply.content) if reply.content else 0
@@ -384,16 +394,44 @@ class _Connection:
             extra["retry-after-ms"] = str(max(1, round(retry_after * 1000)))
         return await self.send_json(status, payload, extra)
 
-    async def send_events(self, events: list[dict[str, Any]], *, complete: bool = True) -> bool:
-        """Server-sent events as a chunked `text/event-stream`, one chunk per event."""
+    async def send_events(
+        self,
+        events: list[dict[str, Any]],
+        *,
+        complete: bool = True,
+        delimited: Literal["chunked", "close"] = "chunked",
+    ) -> bool:
+        """Server-sent events as a `text/event-stream`: chunked, one chunk per event, or
+        close-delimited (no length; the connection's close ends the body). False when the
+        connection must not be reused."""
         headers = {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}
-        await self._write(_head(200, {**headers, "transfer-encoding": "chunked", "request-id": _request_id()}))
+        framing = {"transfer-encoding": "chunked"} if delimited == "chunked" else {"connection": "close"}
+        await self._write(_head(200, {**headers, **framing, "request-id": _request_id()}))
         for event in events:
             data = f"event: {event['type']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n".encode()
-            await self._write(b"%x\r\n%s\r\n" % (len(data), data))
+            await self._write(b"%x\r\n%s\r\n" % (len(data), data) if delimited == "chunked" else data)
+        if delimited == "close":
+            self.writer.close()  # the FIN that ends a close-delimited body
+            return False
         if complete:
             await self._write(b"0\r\n\r\n")
         return complete
+
+    async def send_cut_json(self, payload: dict[str, Any], kind: str) -> bool:
+        """The first half of a JSON body: with a matching `content-length` (`end_stream`), close-
+        delimited (`close_stream`), or promised whole by `content-length` and cut by a FIN (`cut_body`)."""
+        data = json.dumps(payload).encode()
+        cut = data[: len(data) // 2]
+        headers = {"content-type": "application/json", "request-id": _request_id()}
+        if kind == "end_stream":
+            headers["content-length"] = str(len(cut))
+        elif kind == "cut_body":
+            headers["content-length"] = str(len(data))
+        else:
+            headers["connection"] = "close"
+        await self._write(_head(200, headers) + cut)
+        self.writer.close()
+        return False
 
     def reset(self) -> None:
         """Abort the connection with a TCP RST (SO_LINGER 0), as a crashed proxy would."""
@@ -409,6 +447,15 @@ class _Connection:
             if self.reader.at_eof() or self.reader.exception() is not None:
                 raise _Gone
             await asyncio.sleep(min(0.02, remaining))
+
+
+def _shows_the_next_reply(fault: Fault, request: Request) -> bool:
+    """Whether `fault` sends part of the reply queued after it (which then stays queued)."""
+    if fault.kind in ("end_stream", "close_stream", "cut_body"):
+        return True
+    if fault.kind == "cut_stream":
+        return request.stream
+    return fault.kind == "stream_error" and request.stream and fault.after_events > 1
 
 
 def _parse_body(raw: bytes) -> tuple[dict[str, Any], str | None]:

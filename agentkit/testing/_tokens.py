@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentkit._caching import LOOKBACK_BLOCKS, TTL_SECONDS, min_cacheable_tokens
+from agentkit._models import family
 
 __all__ = ["IMAGE_TOKENS", "PromptCache", "block_tokens", "estimate_tokens", "output_tokens"]
 
@@ -148,6 +149,7 @@ class PromptCache:
         given = self.min_cacheable_tokens
         if isinstance(given, int):
             return given
+        model = family(model)  # Bedrock and Vertex AI ids meet the first-party table
         for prefix, tokens in sorted((given or {}).items(), key=lambda item: -len(item[0])):
             if model.startswith(prefix):
                 return tokens

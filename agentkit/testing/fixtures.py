@@ -45,6 +45,33 @@ def _agentkit_learned_facts() -> Iterator[None]:
     LEARNED.reset()
 
 
+_CHECKED = pytest.StashKey[int]()  # how many rejections the call phase already reported
+
+
+def _check_rejected(item: pytest.Item, server: MessagesServer) -> None:
+    if server.rejected and item.get_closest_marker(_MARKER) is None:
+        item.stash[_CHECKED] = len(server.rejected)
+        pytest.fail(_describe(server), pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Fail a test whose requests were rejected in its call phase, right after its body, so the
+    failure reads as the test's own (and `xfail` applies to it) rather than as a teardown error.
+    A body that failed anyway gets the rejections as a note on its exception."""
+    server: MessagesServer | None = getattr(item, "funcargs", {}).get("messages_server")
+    try:
+        result = yield
+    except BaseException as exc:
+        if server is not None and server.rejected and item.get_closest_marker(_MARKER) is None:
+            item.stash[_CHECKED] = len(server.rejected)
+            exc.add_note(_describe(server))
+        raise
+    if server is not None:
+        _check_rejected(item, server)
+    return result
+
+
 @pytest.fixture
 def messages_server(request: pytest.FixtureRequest) -> Iterator[MessagesServer]:
     """A started `MessagesServer`; the test fails if any request was rejected, unless it is marked
@@ -58,8 +85,8 @@ def messages_server(request: pytest.FixtureRequest) -> Iterator[MessagesServer]:
         server.stop()
     if server.errors:
         pytest.fail(f"a messages_server handler raised: {server.errors[0]!r}", pytrace=False)
-    if server.rejected and request.node.get_closest_marker(_MARKER) is None:
-        pytest.fail(_describe(server), pytrace=False)
+    if len(server.rejected) > request.node.stash.get(_CHECKED, 0):  # rejected after the call phase
+        _check_rejected(request.node, server)
 
 
 @pytest.fixture

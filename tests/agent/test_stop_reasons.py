@@ -12,7 +12,7 @@ from agentkit import (
     Refused,
     RunError,
 )
-from agentkit.testing import Fault, MessagesServer, Reply, text, tool_use, validate
+from agentkit.testing import Fault, MessagesServer, Reply, text, tool_use, validate, with_tools
 
 pytestmark = pytest.mark.anyio
 
@@ -24,7 +24,7 @@ def assert_resumable(error: RunError) -> None:
         "max_tokens": 100,
         "messages": [*error.messages, {"role": "user", "content": "go on"}],
     }
-    assert validate(body) is None
+    assert validate(with_tools(body)) is None
 
 
 def ping() -> str:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from agentkit.sessions import SQLiteSessionStore
-from agentkit.testing import MessagesServer, Reply, tool_use, validate
+from agentkit.testing import MessagesServer, Reply, tool_use, validate, with_tools
 
 if TYPE_CHECKING:
     from conftest import Cli, Files
@@ -80,4 +80,5 @@ def test_ctrl_c_stops_the_run_at_once_and_the_session_stays_valid(files: Files, 
     saved = anyio.run(SQLiteSessionStore(db).load, "job")
     assert saved[-1]["content"][0]["is_error"] is True
     assert "Cancelled" in saved[-1]["content"][0]["content"]
-    assert validate({"model": "m", "max_tokens": 5, "messages": [*saved, {"role": "user", "content": "go on"}]}) is None
+    resent = {"model": "m", "max_tokens": 5, "messages": [*saved, {"role": "user", "content": "go on"}]}
+    assert validate(with_tools(resent)) is None

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from agentkit._loop.cache import count_breakpoints, place_breakpoints
-from agentkit.testing import validate
+from agentkit.testing import validate, with_tools
 
 from .histories import body, conversation, exchange, prompt
 
@@ -129,7 +129,7 @@ def test_the_previous_request_marker_skips_thinking_and_marks_the_last_cacheable
     placed = place_breakpoints(body(messages))
     previous = len(messages) - 3
     assert markers(placed)["messages"] == [(previous, 24)]
-    assert validate(placed) is None
+    assert validate(with_tools(placed)) is None
 
 
 def test_diagnostics_are_asked_for_only_when_given_a_previous_message_id() -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from agentkit._loop.tokens import UNCALIBRATED_ERROR, Estimate, TokenCounter
-from agentkit.testing import MessagesServer, Reply, estimate_tokens
+from agentkit.testing import MessagesServer, Reply, estimate_tokens, with_tools
 
 from .histories import answer, conversation, exchange, prompt
 
@@ -38,7 +38,7 @@ async def test_before_any_response_the_whole_estimate_is_uncertain() -> None:
 async def test_usage_anchors_the_estimate_and_only_the_new_part_is_uncertain() -> None:
     counter = TokenCounter(model="anchor-test")
     history = conversation(3)
-    sent = params(history)
+    sent = with_tools(params(history))
     counter.observe(
         sent, Usage(input_tokens=1000, cache_read_input_tokens=4000, cache_creation_input_tokens=500, output_tokens=80)
     )
@@ -74,11 +74,12 @@ async def test_dropping_messages_is_uncertain_in_proportion_to_what_was_dropped(
 
 async def test_exact_counts_send_only_the_fields_count_tokens_takes(messages_server: MessagesServer) -> None:
     counter = TokenCounter(model="claude-sonnet-4-6")
-    body = {**params(conversation(2)), "metadata": {"user_id": "u1"}, "temperature": 0.5, "stop_sequences": ["X"]}
+    extra = {"metadata": {"user_id": "u1"}, "temperature": 0.5, "stop_sequences": ["X"]}
+    body = {**with_tools(params(conversation(2))), **extra}
     counted = await counter.exact(messages_server.client(), body)
     assert counted == estimate_tokens(body)
     assert counter.count_tokens_calls == 1
-    assert set(messages_server.count_requests[0].body) == {"model", "messages", "system"}
+    assert set(messages_server.count_requests[0].body) == {"model", "messages", "system", "tools"}
     assert counter.estimate(body) == pytest.approx(counted, abs=2)  # the count is the new anchor
 
 
@@ -86,12 +87,12 @@ async def test_a_new_run_resuming_the_history_adopts_the_last_anchor(messages_se
     messages_server.script(Reply.text("Done."))
     first = TokenCounter(model="claude-sonnet-4-6")
     history = [prompt(0), *exchange("a")]
-    sent = params(history)
+    sent = with_tools(params(history))
     response = await messages_server.client().messages.create(**sent)
     reply = {"role": "assistant", "content": [b.to_dict() for b in response.content]}
     first.observe(sent, response.usage, reply)
     second = TokenCounter(model="claude-sonnet-4-6")  # the next run: a new counter, the same messages
-    resumed = params([*history, reply, prompt(1)])
+    resumed = with_tools(params([*history, reply, prompt(1)]))
     estimate = second.estimate(resumed)
     assert second.scale == first.scale
     assert estimate.error < 0.02 * estimate  # not UNCALIBRATED_ERROR * estimate: only the new part

@@ -9,7 +9,7 @@ import pytest
 from agentkit import MemoryBudgetExceeded, RunError
 from agentkit._loop.tokens import LOCAL
 from agentkit._loop.trim import trim, units
-from agentkit.testing import validate
+from agentkit.testing import validate, with_tools
 
 from .histories import answer, body, conversation, exchange, prompt
 
@@ -48,7 +48,7 @@ def test_trimming_drops_the_oldest_whole_turns_and_never_changes_its_input() -> 
     assert result.dropped[0][0] == 0
     assert result.messages[0]["role"] == "user"
     assert isinstance(result.messages[0]["content"], str)
-    assert validate(body(result.messages)) is None
+    assert validate(with_tools(body(result.messages))) is None
     assert all(any(m is h for h in history) for m in result.messages)  # the same dicts, not copies
 
 
@@ -89,7 +89,7 @@ def test_inside_the_newest_turn_old_exchanges_go_but_the_prompt_and_the_newest_e
     assert result.messages[-2:] == history[-2:]
     assert result.dropped
     assert all(start >= 1 for start, _ in result.dropped)
-    assert validate(body(result.messages)) is None
+    assert validate(with_tools(body(result.messages))) is None
 
 
 def test_keep_first_keeps_the_first_prompt_and_pins_keep_their_units() -> None:
@@ -99,7 +99,7 @@ def test_keep_first_keeps_the_first_prompt_and_pins_keep_their_units() -> None:
     assert result.messages[0] is history[0]
     assert history[12] in result.messages  # a message of turn 3 (messages 12-15)
     assert all(m in result.messages for m in history[12:16])
-    assert validate(body(result.messages)) is None
+    assert validate(with_tools(body(result.messages))) is None
     by_predicate = trim(history, budget=budget, pinned=lambda i, m: i == 12)
     assert all(m in by_predicate.messages for m in history[12:16])
 
@@ -111,7 +111,7 @@ def test_turn_start_keeps_the_task_when_the_run_added_user_text() -> None:
     start = history.index(task)
     result = trim(history, budget=size(history[start:]) + 10, turn_start=start)
     assert task in result.messages
-    assert validate(body(result.messages)) is None
+    assert validate(with_tools(body(result.messages))) is None
 
 
 def test_what_must_stay_but_cannot_fit_raises_before_anything_is_sent() -> None:

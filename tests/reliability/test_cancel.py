@@ -10,13 +10,14 @@ import pytest
 
 from agentkit import Agent
 from agentkit.sessions import SQLiteSessionStore
-from agentkit.testing import MessagesServer, Reply, tool_use, validate
+from agentkit.testing import MessagesServer, Reply, tool_use, validate, with_tools
 
 pytestmark = pytest.mark.anyio
 
 
 def valid(messages: list) -> bool:  # type: ignore[type-arg]
-    return validate({"model": "m", "max_tokens": 5, "messages": [*messages, {"role": "user", "content": "go"}]}) is None
+    resent = {"model": "m", "max_tokens": 5, "messages": [*messages, {"role": "user", "content": "go"}]}
+    return validate(with_tools(resent)) is None
 
 
 async def test_a_cancel_scope_stops_a_run_in_a_tool_and_answers_the_call(

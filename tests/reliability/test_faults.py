@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agentkit import Agent, APIError, Retrying, TextDelta
-from agentkit.testing import Fault, MessagesServer, Reply, text, tool_use, validate
+from agentkit.testing import Fault, MessagesServer, Reply, text, tool_use, validate, with_tools
 
 pytestmark = pytest.mark.anyio
 
@@ -55,7 +55,7 @@ async def test_after_the_retry_budget_the_run_fails_typed_with_the_history_intac
     assert calls == ["n1"]
     assert [m["role"] for m in error.messages] == ["user", "assistant", "user"]
     body = {"model": "claude-sonnet-4-6", "max_tokens": 10, "messages": error.messages}
-    assert validate(body) is None  # resumable as it is
+    assert validate(with_tools(body)) is None  # resumable as it is
     assert error.usage is not None
     assert error.usage.requests == 1
 

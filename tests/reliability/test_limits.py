@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agentkit import Agent, UsageLimitExceeded, UsageLimits
-from agentkit.testing import MessagesServer, Reply, tool_use, validate
+from agentkit.testing import MessagesServer, Reply, tool_use, validate, with_tools
 from agentkit.usage import Price, Usage, price_of
 
 pytestmark = pytest.mark.anyio
@@ -31,7 +31,7 @@ async def test_a_request_limit_stops_before_the_request_that_would_pass_it(messa
     assert caught.value.usage is not None
     assert caught.value.usage.requests == 3
     body = {"model": "m", "max_tokens": 5, "messages": [*caught.value.messages, {"role": "user", "content": "x"}]}
-    assert validate(body) is None
+    assert validate(with_tools(body)) is None
 
 
 async def test_an_input_token_limit_counts_the_next_prompt(messages_server: MessagesServer) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from agentkit import Agent, ConfigurationError, RunResult, SessionBusy
 from agentkit.sessions import SQLiteSessionStore
-from agentkit.testing import MessagesServer, Reply, Request, tool_use, validate
+from agentkit.testing import MessagesServer, Reply, Request, tool_use, validate, with_tools
 
 HERE = Path(__file__).parent
 
@@ -88,7 +88,8 @@ def test_a_killed_run_resumes_and_never_silently_reruns_a_tool_it_cut_off(
         assert "may or may not have taken effect" in second["content"]
     final = anyio.run(store.load, "job-1")
     assert final == result.messages
-    assert validate({"model": "m", "max_tokens": 5, "messages": [*final, {"role": "user", "content": "hi"}]}) is None
+    resent = {"model": "m", "max_tokens": 5, "messages": [*final, {"role": "user", "content": "hi"}]}
+    assert validate(with_tools(resent)) is None
 
 
 @pytest.mark.anyio

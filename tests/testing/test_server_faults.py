@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import anthropic
 import httpx2
 import pytest
 
-from agentkit.testing import Fault, MessagesServer, Reply, Request
+from agentkit.testing import Fault, MessagesServer, Reply, Request, text, tool_use
+from agentkit.testing._script import ERROR_TYPES
 
 MODEL = "claude-sonnet-5"
 HI = [{"role": "user", "content": "hi"}]
@@ -149,3 +151,121 @@ async def test_a_broken_handler_fails_at_once_with_its_error(handler: Any, expec
         await _ask(server.client())
     assert len(server.requests) == 1  # not retried: x-should-retry is false
     assert isinstance(server.errors[0], KeyError | TypeError)
+
+
+# -- bodies that end before the message does (issue 14.1): what the SDK makes of each ----------
+
+PAY = tool_use("pay", {"to": "alice", "amount": 1500}, id="toolu_pay")
+PAYING = Reply([text("Paying."), PAY])
+
+
+async def _final_of_stream(client: anthropic.AsyncAnthropic) -> tuple[list[str], anthropic.types.Message]:
+    async with client.messages.stream(**PARAMS) as stream:
+        seen = [event.type async for event in stream]
+        return seen, await stream.get_final_message()
+
+
+@pytest.mark.parametrize("fault", [Fault.end_stream, Fault.close_stream], ids=["chunked end", "FIN"])
+async def test_a_stream_ended_cleanly_mid_tool_input_is_returned_by_the_sdk_as_a_message(
+    messages_server: MessagesServer, fault: Any
+) -> None:
+    # message_start, ping, text (start, 3 deltas, stop), tool_use start, "" and 1 of 3 input pieces
+    messages_server.script(fault(after_events=10), PAYING)
+    seen, message = await _final_of_stream(messages_server.client())
+    # Nothing raised: the SDK hands over a message whose stop_reason is None and whose tool input
+    # is whatever part arrived. Only a missing message_stop tells the answer is not whole.
+    assert "message_stop" not in seen
+    assert message.stop_reason is None
+    call = message.content[1].to_dict()
+    assert call["name"] == "pay"
+    assert call["input"] != PAY["input"]
+    assert len(messages_server.requests) == 1  # not retried
+
+
+async def test_a_stream_ended_cleanly_just_before_message_stop_looks_whole(messages_server: MessagesServer) -> None:
+    messages_server.script(Fault.end_stream(after_events=-1), PAYING)
+    seen, message = await _final_of_stream(messages_server.client())
+    assert seen[-1] == "message_delta"  # everything but message_stop
+    assert (message.stop_reason, message.content[1].to_dict()["input"]) == ("tool_use", PAY["input"])
+
+
+async def test_a_close_delimited_stream_has_neither_length_nor_chunking() -> None:
+    with MessagesServer([Fault.close_stream(after_events=-1), PAYING]) as server:
+        headers = {"x-api-key": "k", "content-type": "application/json"}
+        with httpx2.Client(base_url=server.url, headers=headers) as http:
+            response = http.post("/v1/messages", json={**PARAMS, "stream": True})
+    assert response.status_code == 200
+    assert "content-length" not in response.headers
+    assert "transfer-encoding" not in response.headers
+    assert "event: message_stop" not in response.text
+    assert "event: message_delta" in response.text
+
+
+@pytest.mark.parametrize("fault", [Fault.end_stream, Fault.close_stream], ids=["with a length", "FIN"])
+async def test_a_json_body_cut_short_but_ended_cleanly_raises_a_raw_decode_error(
+    messages_server: MessagesServer, fault: Any
+) -> None:
+    messages_server.script(fault(), PAYING)
+    # The SDK parses what HTTP calls a whole body and lets the JSON error out, untyped and unretried.
+    with pytest.raises(json.JSONDecodeError):
+        await messages_server.client().messages.create(**PARAMS)
+    assert len(messages_server.requests) == 1
+    assert await _ask_paying(messages_server.client()) == PAY["input"]  # the reply stayed queued
+
+
+async def _ask_paying(client: anthropic.AsyncAnthropic) -> Any:
+    message = await client.messages.create(**PARAMS)
+    return message.content[1].to_dict()["input"]
+
+
+async def test_a_json_body_cut_by_a_fin_is_a_connection_error_the_sdk_retries(messages_server: MessagesServer) -> None:
+    messages_server.script(Fault.cut_body(), PAYING)
+    assert await _ask_paying(messages_server.client()) == PAY["input"]
+    assert len(messages_server.requests) == 2
+    messages_server.script(Fault.cut_body(), PAYING)
+    with pytest.raises(anthropic.APIConnectionError):
+        await messages_server.client(max_retries=0).messages.create(**PARAMS)
+
+
+async def test_a_cut_body_on_a_stream_is_a_broken_chunked_transfer(messages_server: MessagesServer) -> None:
+    messages_server.script(Fault.cut_body(), PAYING)
+    with pytest.raises(httpx2.RemoteProtocolError, match="incomplete chunked read"):
+        await _final_of_stream(messages_server.client())
+
+
+# -- error events and statuses of every type ------------------------------------------------------
+
+
+@pytest.mark.parametrize("error_type", ERROR_TYPES)
+async def test_an_error_event_of_each_type_is_a_status_error_with_status_200(
+    messages_server: MessagesServer, error_type: str
+) -> None:
+    messages_server.script(Fault.stream_error(error_type, after_events=5), PAYING)
+    with pytest.raises(anthropic.APIStatusError) as caught:
+        await _final_of_stream(messages_server.client())
+    assert (caught.value.status_code, caught.value.type) == (200, error_type)
+    assert len(messages_server.requests) == 1  # the SDK never retries a stream after its 200
+    assert await _ask_paying(messages_server.client()) == PAY["input"]  # the cut reply stayed queued
+
+
+@pytest.mark.parametrize("error_type", ERROR_TYPES)
+async def test_an_error_of_each_type_is_its_http_status(messages_server: MessagesServer, error_type: str) -> None:
+    messages_server.script(Fault.error(error_type))
+    with pytest.raises(anthropic.APIStatusError) as caught:
+        await messages_server.client(max_retries=0).messages.create(**PARAMS)
+    assert (caught.value.status_code, caught.value.type) == (Fault.error(error_type).status, error_type)
+    expected = {
+        "rate_limit_error": anthropic.RateLimitError,
+        "overloaded_error": anthropic.OverloadedError,
+        "api_error": anthropic.InternalServerError,
+        "permission_error": anthropic.PermissionDeniedError,
+        "not_found_error": anthropic.NotFoundError,
+        "authentication_error": anthropic.AuthenticationError,
+        "invalid_request_error": anthropic.BadRequestError,
+    }
+    assert isinstance(caught.value, expected.get(error_type, anthropic.APIStatusError))
+
+
+def test_an_unknown_error_type_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown error type 'teapot_error'; use one of invalid_request_error"):
+        Fault.error("teapot_error")

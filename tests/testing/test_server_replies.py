@@ -27,6 +27,17 @@ HI = [{"role": "user", "content": "hi"}]
 ADD_TOOL = {"name": "add", "description": "Add two numbers.", "input_schema": {"type": "object"}}
 THINKING = {"type": "enabled", "budget_tokens": 1024}
 
+CITATION = {
+    "type": "char_location",
+    "cited_text": "Returns are accepted within 30 days.",
+    "document_index": 0,
+    "document_title": "Policy",
+    "start_char_index": 0,
+    "end_char_index": 36,
+    "file_id": None,
+}
+CITATION2 = {**CITATION, "cited_text": "Shoes must be unworn.", "start_char_index": 37, "end_char_index": 58}
+
 pytestmark = pytest.mark.anyio
 
 REPLIES = {
@@ -40,6 +51,14 @@ REPLIES = {
         {"tools": [ADD_TOOL], "thinking": THINKING},
     ),
     "refusal": (Reply([text("I can't help.")], stop_reason="refusal", stop_details={"type": "refusal"}), {}),
+    "whitespace-only text beside a tool call": (
+        Reply([text("\n\n"), tool_use("add", {"a": 1})]),
+        {"tools": [ADD_TOOL]},
+    ),
+    "text with citations": (
+        Reply([text("The policy allows "), text("30 days for returns", citations=[CITATION, CITATION2]), text(".")]),
+        {},
+    ),
 }
 
 
@@ -269,3 +288,21 @@ async def test_the_fixture_client_in_an_async_test(
     message = await anthropic_client.messages.create(model=MODEL, max_tokens=10, messages=HI)
     assert message.content[0].to_dict()["text"] == "async"
     assert messages_server.rejected == []
+
+
+async def test_citations_stream_as_citations_deltas_after_the_text(messages_server: MessagesServer) -> None:
+    messages_server.script(Reply([text("30 days", citations=[CITATION, CITATION2])]))
+    stream = await messages_server.client().messages.create(model=MODEL, max_tokens=100, messages=HI, stream=True)
+    events = [event async for event in stream]
+    start = next(e for e in events if e.type == "content_block_start")
+    assert start.content_block.to_dict() == {"type": "text", "text": ""}
+    deltas = [e.delta.type for e in events if e.type == "content_block_delta"]
+    assert deltas[-2:] == ["citations_delta", "citations_delta"]
+    assert set(deltas[:-2]) == {"text_delta"}
+
+
+async def test_whitespace_only_text_comes_back_as_it_was_scripted(messages_server: MessagesServer) -> None:
+    messages_server.script(Reply([text("\n\n"), tool_use("add", {"a": 1})]))
+    message = await messages_server.client().messages.create(model=MODEL, max_tokens=100, messages=HI, tools=[ADD_TOOL])
+    assert message.content[0].to_dict() == {"type": "text", "text": "\n\n"}
+    assert message.stop_reason == "tool_use"

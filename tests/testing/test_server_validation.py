@@ -20,9 +20,11 @@ from agentkit.testing import (
     tool_use,
     validate,
 )
+from agentkit.testing._tokens import PromptCache
 from agentkit.testing._validate import BETA_FIELDS, COUNT_TOKENS_FIELDS, MESSAGES_FIELDS
 
 MODEL = "claude-sonnet-5"
+PREFILL_MODEL = "claude-haiku-4-5"  # a model that still accepts an assistant prefill
 ADD = {"name": "add", "input_schema": {"type": "object", "properties": {"a": {"type": "integer"}}}}
 CALL = tool_use("add", {"a": 1}, id="toolu_1")
 CALL2 = tool_use("add", {"a": 2}, id="toolu_2")
@@ -51,6 +53,20 @@ def without(key: str) -> dict[str, Any]:
 
 
 HUGE = body(system="word " * 200_000)
+NEAR = body(system="word " * 150_000, max_tokens=60_000)  # fits alone, not with room for the answer
+JPEG = {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg", "data": "/9j/4AAQSkZJRg=="}}
+WEBP = {"type": "image", "source": {"type": "base64", "media_type": "image/webp", "data": "UklGRiQAAABXRUJQVlA4IA=="}}
+PDF = {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0xLjQK"}}
+
+
+def source(block: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {**block, "source": {**block["source"], **fields}}
+
+
+def failed(**fields: Any) -> dict[str, Any]:
+    return {**RESULT, **fields}
+
+
 LOOP = (user("add 1"), assistant([text("Adding."), CALL]), user([RESULT]))
 
 INVALID: dict[str, tuple[dict[str, Any], str]] = {
@@ -80,41 +96,43 @@ INVALID: dict[str, tuple[dict[str, Any], str]] = {
         "messages.0: all messages must have non-empty content except for the optional final assistant message",
     ),
     "prefill ending in whitespace": (
-        body(user("hi"), assistant("The answer is ")),
+        body(user("hi"), assistant("The answer is "), model=PREFILL_MODEL),
         "messages: final assistant content cannot end with trailing whitespace",
     ),
     "tool_use without result": (
-        body(user("add"), assistant([CALL]), user("well?")),
+        body(user("add"), assistant([CALL]), user("well?"), tools=[ADD]),
         "messages.1: `tool_use` ids were found without `tool_result` blocks immediately after: toolu_1. "
         "Each `tool_use` block must have a corresponding `tool_result` block in the next message.",
     ),
     "tool_use as the last message": (
-        body(user("add"), assistant([CALL])),
+        body(user("add"), assistant([CALL]), tools=[ADD], model=PREFILL_MODEL),
         "messages.1: `tool_use` ids were found",
     ),
     "one of two results missing": (
-        body(user("add"), assistant([CALL, CALL2]), user([RESULT])),
+        body(user("add"), assistant([CALL, CALL2]), user([RESULT]), tools=[ADD]),
         "messages.1: `tool_use` ids were found without `tool_result` blocks immediately after: toolu_2.",
     ),
     "result without tool_use": (
-        body(*LOOP[:2], user([RESULT, {**RESULT, "tool_use_id": "toolu_9"}])),
+        body(*LOOP[:2], user([RESULT, {**RESULT, "tool_use_id": "toolu_9"}]), tools=[ADD]),
         "messages.2.content.1: unexpected `tool_use_id` found in `tool_result` blocks: toolu_9. "
         "Each `tool_result` block must have a corresponding `tool_use` block in the previous message.",
     ),
     "result after a text turn": (
-        body(user("add"), assistant([CALL]), user([RESULT]), assistant("2"), user([RESULT])),
+        body(user("add"), assistant([CALL]), user([RESULT]), assistant("2"), user([RESULT]), tools=[ADD]),
         "messages.4.content.0: unexpected `tool_use_id` found in `tool_result` blocks: toolu_1.",
     ),
     "results not first": (
-        body(*LOOP[:2], user([text("here:"), RESULT])),
+        body(*LOOP[:2], user([text("here:"), RESULT]), tools=[ADD]),
         "messages.2: Did not find 1 `tool_result` block(s) at the beginning of this message.",
     ),
     "duplicate tool_use ids": (
-        body(*LOOP, assistant([CALL]), user([RESULT])),
+        body(*LOOP, assistant([CALL]), user([RESULT]), tools=[ADD]),
         "messages.3.content.0: `tool_use` ids must be unique",
     ),
     "tool_use id pattern": (
-        body(user("add"), assistant([{**CALL, "id": "call.1"}]), user([{**RESULT, "tool_use_id": "call.1"}])),
+        body(
+            user("add"), assistant([{**CALL, "id": "call.1"}]), user([{**RESULT, "tool_use_id": "call.1"}]), tools=[ADD]
+        ),
         "messages.1.content.0.tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'",
     ),
     "tool_result from the assistant": (
@@ -191,6 +209,84 @@ INVALID: dict[str, tuple[dict[str, Any], str]] = {
     "empty system block": (body(system=[text("")]), "system: text content blocks must be non-empty"),
     "system image": (body(system=[IMAGE]), "system.0.type: Input should be 'text'"),
     "prompt too long": (HUGE, f"prompt is too long: {estimate_tokens(HUGE)} tokens > 200000 maximum"),
+    "prompt plus max_tokens over the window": (
+        NEAR,
+        f"input length and `max_tokens` exceed context limit: {estimate_tokens(NEAR)} + 60000 > 200000, "
+        "decrease input length or `max_tokens` and try again",
+    ),
+    "whitespace stop sequence": (
+        body(stop_sequences=["END", "\n"]),
+        "stop_sequences: each stop sequence must contain non-whitespace",
+    ),
+    "empty stop sequence": (body(stop_sequences=[""]), "stop_sequences: each stop sequence must contain"),
+    "stop sequence not a string": (body(stop_sequences=[1]), "stop_sequences.0: Input should be a valid string"),
+    "empty error result": (
+        body(*LOOP[:2], user([failed(content="", is_error=True)]), tools=[ADD]),
+        "messages.2.content.0.tool_result: content cannot be empty if `is_error` is true",
+    ),
+    "error result without content": (
+        body(*LOOP[:2], user([{"type": "tool_result", "tool_use_id": "toolu_1", "is_error": True}]), tools=[ADD]),
+        "messages.2.content.0.tool_result: content cannot be empty if `is_error` is true",
+    ),
+    "error result with no blocks": (
+        body(*LOOP[:2], user([failed(content=[], is_error=True)]), tools=[ADD]),
+        "messages.2.content.0.tool_result: content cannot be empty if `is_error` is true",
+    ),
+    "tool blocks without tools": (
+        body(*LOOP),
+        "Requests which include `tool_use` or `tool_result` blocks must define tools.",
+    ),
+    "tool blocks with an empty tools list": (body(*LOOP, tools=[]), "Requests which include `tool_use`"),
+    "image from the assistant": (
+        body(user("draw"), assistant([text("Here:"), IMAGE]), user("thanks")),
+        "messages.1.content: 'image' blocks are not permitted within assistant turns",
+    ),
+    "document from the assistant": (
+        body(user("write"), assistant([PDF]), user("thanks")),
+        "messages.1.content: 'document' blocks are not permitted within assistant turns",
+    ),
+    "unknown image media type": (
+        body(user([text("look"), source(IMAGE, media_type="image/bmp")])),
+        "messages.0.content.1.image.source.base64.media_type: Input should be 'image/jpeg', 'image/png', "
+        "'image/gif' or 'image/webp'",
+    ),
+    "png data sent as jpeg": (
+        body(user([source(IMAGE, media_type="image/jpeg")])),
+        "messages.0.content.0.image.source.base64.data: Image does not match the provided media type image/jpeg",
+    ),
+    "unknown image media type in a tool result": (
+        body(*LOOP[:2], user([failed(content=[source(IMAGE, media_type="image/tiff")])]), tools=[ADD]),
+        "messages.2.content.0.tool_result.content.0.image.source.base64.media_type: Input should be 'image/jpeg'",
+    ),
+    "pdf with another media type": (
+        body(user([source(PDF, media_type="application/msword")])),
+        "messages.0.content.0.document.source.base64.media_type: Input should be 'application/pdf'",
+    ),
+    "text document with another media type": (
+        body(user([{"type": "document", "source": {"type": "text", "media_type": "text/html", "data": "<p>"}}])),
+        "messages.0.content.0.document.source.text.media_type: Input should be 'text/plain'",
+    ),
+    "unknown image source": (
+        body(user([{"type": "image", "source": {"type": "path", "path": "/tmp/x.png"}}])),
+        "messages.0.content.0.image.source: Input tag 'path' found using 'type' does not match any of the "
+        "expected tags: 'base64', 'url', 'file'",
+    ),
+    "prefill on a model that refuses it": (
+        body(user("Pick A or B"), assistant("The answer is (")),
+        "This model does not support assistant message prefill. The conversation must end with a user message.",
+    ),
+    "prefill on Opus 4.7 through Bedrock": (
+        body(user("Pick A or B"), assistant("The answer is ("), model="anthropic.claude-opus-4-7-v1:0"),
+        "This model does not support assistant message prefill.",
+    ),
+    "prefill on Opus 4.7 through Vertex AI": (
+        body(user("Pick A or B"), assistant("The answer is ("), model="claude-opus-4-7@20251001"),
+        "This model does not support assistant message prefill.",
+    ),
+    "adaptive thinking dropped from the tool loop": (
+        body(*LOOP, tools=[ADD], thinking={"type": "adaptive"}),
+        "messages.1.content.0.type: Expected `thinking` or `redacted_thinking`, but found `text`.",
+    ),
 }
 
 VALID: dict[str, dict[str, Any]] = {
@@ -198,19 +294,20 @@ VALID: dict[str, dict[str, Any]] = {
     "blocks and an image": body(user([text("What is this?"), IMAGE])),
     "a tool loop": body(*LOOP, tools=[ADD]),
     "results first, then text": body(*LOOP[:2], user([RESULT, text("continue")]), tools=[ADD]),
-    "parallel calls, one result turn": body(user("add"), assistant([CALL, CALL2]), user([RESULT2, RESULT])),
+    "parallel calls, one result turn": body(
+        user("add"), assistant([CALL, CALL2]), user([RESULT2, RESULT]), tools=[ADD]
+    ),
     "results over consecutive user messages": body(
-        user("add"), assistant([CALL, CALL2]), user([RESULT]), user([RESULT2])
+        user("add"), assistant([CALL, CALL2]), user([RESULT]), user([RESULT2]), tools=[ADD]
     ),
     "consecutive same-role messages": body(user("a"), user("b"), assistant("c"), assistant("d"), user("e")),
     "assistant first": body(assistant("Hello! How can I help?"), user("hi")),
-    "prefill": body(user("Pick A or B"), assistant("The answer is (")),
-    "empty final assistant": body(user("hi"), assistant("")),
+    "prefill": body(user("Pick A or B"), assistant("The answer is ("), model=PREFILL_MODEL),
+    "empty final assistant": body(user("hi"), assistant(""), model=PREFILL_MODEL),
     "thinking tool loop": body(user("add"), assistant([THOUGHT, CALL]), user([RESULT]), tools=[ADD], thinking=ENABLED),
     "redacted thinking first": body(
         user("add"), assistant([redacted_thinking(), CALL]), user([RESULT]), tools=[ADD], thinking=ENABLED
     ),
-    "adaptive thinking that skipped thinking": body(*LOOP, tools=[ADD], thinking={"type": "adaptive"}),
     "thinking with auto tool_choice": body(tools=[ADD], tool_choice={"type": "auto"}, thinking=ENABLED),
     "four breakpoints": body(
         user([{**text(f"part {n}"), "cache_control": CACHED} for n in range(3)]),
@@ -237,10 +334,46 @@ VALID: dict[str, dict[str, Any]] = {
         user("look"),
         assistant([CALL]),
         user([{**RESULT, "content": [text("see"), IMAGE], "is_error": False}]),
+        tools=[ADD],
     ),
     "sampling fields via extra_body": body(temperature=0.2, top_k=5, top_p=0.9),
     "system blocks": body(system=[text("You are terse."), {**text("Policy."), "cache_control": CACHED}]),
-    "max_tokens zero": body(max_tokens=0),
+    "max_tokens zero": body(max_tokens=0),  # the SDK documents it: pre-warming the cache
+    "stop sequences": body(stop_sequences=["END", " stop"]),
+    "a non-error empty tool result": body(*LOOP[:2], user([failed(content="")]), tools=[ADD]),
+    "jpeg, webp, url and file images; pdf, text and file documents": body(
+        user(
+            [
+                JPEG,
+                WEBP,
+                {"type": "image", "source": {"type": "url", "url": "https://example.com/a.png"}},
+                {"type": "image", "source": {"type": "file", "file_id": "file_011"}},
+                PDF,
+                {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "Terms."}},
+                {"type": "document", "source": {"type": "file", "file_id": "file_012"}},
+                text("Compare them."),
+            ]
+        )
+    ),
+    "undecodable image data is left to the real API": body(user([source(IMAGE, data="not base64!")])),
+    "prefill on Haiku 4.5 through Bedrock": body(
+        user("Pick A or B"), assistant("The answer is ("), model="us.anthropic.claude-haiku-4-5-20251001-v1:0"
+    ),
+    "adaptive thinking tool loop": body(
+        user("add"), assistant([THOUGHT, CALL]), user([RESULT]), tools=[ADD], thinking={"type": "adaptive"}
+    ),
+    "a paused server-tool turn sent back on a model without prefill": body(
+        user("search"),
+        assistant(
+            [
+                text("Searching."),
+                {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "x"}},
+                {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": []},
+            ]
+        ),
+        tools=[{"type": "web_search_20250305", "name": "web_search"}],
+    ),
+    "an image in a tool result": body(*LOOP[:2], user([failed(content=[JPEG])]), tools=[ADD]),
 }
 
 
@@ -256,13 +389,63 @@ def test_validate_accepts_what_the_api_accepts(case: str) -> None:
     assert validate(VALID[case]) is None
 
 
+def test_a_prompt_and_max_tokens_may_fill_the_window_exactly() -> None:
+    request = body(max_tokens=100)
+    window = estimate_tokens(request) + 100
+    assert validate(request, context_window=window) is None
+    assert validate(request, context_window=window - 1) == (
+        f"input length and `max_tokens` exceed context limit: {window - 100} + 100 > {window - 1}, "
+        "decrease input length or `max_tokens` and try again"
+    )
+    counted = without("max_tokens")  # count_tokens has no max_tokens: only the prompt must fit
+    assert validate(counted, endpoint="count_tokens", context_window=estimate_tokens(counted)) is None
+
+
+NO_PREFILL = "This model does not support assistant message prefill. The conversation must end with a user message."
+
+
 def test_prefill_is_refused_by_models_without_it() -> None:
     prefilled = VALID["prefill"]
     assert validate(prefilled) is None
-    assert validate(prefilled, prefill=False) == (
-        "This model does not support assistant message prefill. The conversation must end with a user message."
-    )
+    assert validate(prefilled, prefill=False) == NO_PREFILL  # the server-wide switch: every model
     assert validate(VALID["a tool loop"], prefill=False) is None
+    refused = INVALID["prefill on a model that refuses it"][0]
+    assert validate(refused) == NO_PREFILL
+    assert validate(refused, prefill=True) is None  # the switch the other way: every model accepts
+
+
+@pytest.mark.parametrize(
+    ("model", "refuses"),
+    [
+        ("claude-opus-4-5", False),
+        ("claude-opus-4-5-20251101", False),
+        ("claude-haiku-4-5", False),
+        ("claude-3-7-sonnet-20250219", False),
+        ("claude-opus-4-6", True),
+        ("claude-opus-4-7", True),
+        ("claude-opus-4-8", True),
+        ("claude-opus-5", True),
+        ("claude-sonnet-5", True),
+        ("claude-haiku-5", True),
+        ("anthropic.claude-opus-4-7-v1:0", True),
+        ("us.anthropic.claude-opus-4-7-v1:0", True),
+        ("us.anthropic.claude-haiku-4-5-20251001-v1:0", False),
+        ("claude-opus-4-7@20251001", True),
+        ("claude-haiku-4-5@20251001", False),
+        ("llama-3.1-8b", False),  # a model the table does not know: the server-wide switch decides
+    ],
+)
+def test_the_server_refuses_prefill_per_model_in_every_id_form(model: str, refuses: bool) -> None:
+    prefilled = {**VALID["prefill"], "model": model}
+    assert validate(prefilled) == (NO_PREFILL if refuses else None)
+
+
+def test_the_cache_minimum_reads_bedrock_and_vertex_ids() -> None:
+    cache = PromptCache()
+    assert cache.minimum("anthropic.claude-opus-4-7-v1:0") == cache.minimum("claude-opus-4-7") == 2048
+    assert cache.minimum("claude-haiku-4-5@20251001") == cache.minimum("claude-haiku-4-5") == 4096
+    assert PromptCache({"claude-opus-4-7": 100}).minimum("us.anthropic.claude-opus-4-7-v1:0") == 100
+    assert PromptCache({"claude-opus-4-7": 100}).minimum("claude-opus-4-7@20251001") == 100
 
 
 def test_count_tokens_needs_no_max_tokens_and_takes_no_stream() -> None:
