@@ -63,9 +63,14 @@ class Database:
         db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
         try:
             if not self._ready:
-                db.execute("PRAGMA journal_mode=WAL")
-                self._migrate(db)
-                self._ready = True
+                try:
+                    db.execute("PRAGMA journal_mode=WAL")
+                    self._migrate(db)
+                    self._ready = True
+                except sqlite3.OperationalError as exc:
+                    if write or not _read_only(exc):
+                        raise
+                    # a read-only file (or folder) still reads, in its current layout; writes will fail
             if self.max_bytes is not None:
                 page = db.execute("PRAGMA page_size").fetchone()[0]
                 db.execute(f"PRAGMA max_page_count = {max(1, self.max_bytes // page)}")
@@ -185,12 +190,14 @@ class Database:
         message = f"Could not {action}: {self.path} {problem}. {fix}."
         unsaved: list[MessageParam] = []
         if messages is not None:
-            start = saved[0] if saved else 0
-            unsaved = list(messages[start:])
-            message += (
-                f" Not saved: {_codec.describe(messages, start)}; the error's .unsaved holds them, "
-                "and .messages the whole history to save again."
+            start = saved[0] if saved else -1
+            unsaved = list(messages[max(start, 0) :])
+            told = (
+                _codec.describe(messages, start)
+                if start >= 0
+                else f"this history of {len(messages)} messages (the store could not tell which it already holds)"
             )
+            message += f" Not saved: {told}; the error's .unsaved holds them, and .messages the whole history."
         raise SessionStoreError(
             message, path=str(self.path), session_id=session_id, messages=messages, unsaved=unsaved
         ) from cause
@@ -229,6 +236,11 @@ def _diagnose(exc: sqlite3.Error, path: Path) -> tuple[str, str]:
         return f"failed with an I/O error ({exc})", f"Check the disk and the file, {_ELSEWHERE}"
     name = getattr(exc, "sqlite_errorname", type(exc).__name__)
     return f"failed ({name}: {exc})", f"Check the file, {_ELSEWHERE}"
+
+
+def _read_only(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", -1) & 0xFF
+    return code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM)
 
 
 def _copy_schema_0(db: sqlite3.Connection) -> None:

@@ -14,6 +14,7 @@ import anyio.to_thread
 from ..errors import SessionBusy
 from . import _codec
 from ._db import Database
+from ._history import Memory, Saved, common_prefix
 from ._lease import Heartbeat, Lease, dead_here, here
 
 if TYPE_CHECKING:
@@ -81,6 +82,7 @@ class SQLiteSessionStore:
         self._clock = clock
         self._db = Database(self.path, max_bytes=max_bytes)
         self._heartbeat = Heartbeat(self._renew, interval=lease / 3)
+        self._memory = Memory()
 
     def __repr__(self) -> str:
         return f"SQLiteSessionStore({str(self.path)!r})"
@@ -225,10 +227,10 @@ class SQLiteSessionStore:
     def _load(self, session_id: str) -> list[MessageParam]:
         with self._db.failures(f"load session {session_id!r}", session_id=session_id), self._db.connect() as db:
             rows = db.execute(
-                "SELECT seq, data FROM messages WHERE session_id = ? ORDER BY seq", (session_id,)
+                "SELECT seq, data, digest FROM messages WHERE session_id = ? ORDER BY seq", (session_id,)
             ).fetchall()
         history: list[MessageParam] = []
-        for expected, (seq, data) in enumerate(rows):
+        for expected, (seq, data, _) in enumerate(rows):
             message, problem = _codec.decode(session_id, seq, data) if seq == expected else (None, None)
             if message is None:
                 problem = problem or f"message {expected} is missing"
@@ -240,10 +242,11 @@ class SQLiteSessionStore:
                     session_id=session_id,
                 )
             history.append(message)
+        self._memory.put(session_id, Saved(list(history), [row[2] for row in rows]))
         return history
 
     def _save(self, session_id: str, messages: list[MessageParam]) -> None:
-        saved = [0]  # how many of `messages` the store holds, for the error if the write fails
+        saved = [-1]  # how many of `messages` the store holds (-1: not known yet), for the error
         action = f"save session {session_id!r}"
         with (
             self._db.failures(action, session_id=session_id, messages=messages, saved=saved),
@@ -253,11 +256,12 @@ class SQLiteSessionStore:
             now = self._clock()
             row = db.execute("SELECT count FROM sessions WHERE id = ?", (session_id,)).fetchone()
             stored = row[0] if row else 0
-            start = self._common_prefix(db, session_id, messages, stored)
+            start, digests = common_prefix(db, session_id, messages, stored, self._memory.get(session_id))
             saved[0] = start
             rows = [
                 (session_id, seq, *_codec.encode(session_id, seq, messages[seq])) for seq in range(start, len(messages))
             ]
+            digests += [row[3] for row in rows]
             if start < stored:
                 db.execute("DELETE FROM messages WHERE session_id = ? AND seq >= ?", (session_id, start))
             db.executemany("INSERT INTO messages (session_id, seq, data, digest) VALUES (?, ?, ?, ?)", rows)
@@ -274,26 +278,7 @@ class SQLiteSessionStore:
                     "DELETE FROM tool_calls WHERE session_id = ? AND call_id = ?",
                     [(session_id, call_id) for call_id in answered],
                 )
-
-    def _common_prefix(self, db: sqlite3.Connection, session_id: str, messages: list[MessageParam], stored: int) -> int:
-        """How many stored messages `messages` starts with: all of them when the last one matches
-        (the common case, one row read), else up to the first stored message that differs."""
-        if stored == 0:
-            return 0
-        if stored <= len(messages):
-            last = db.execute(
-                "SELECT digest FROM messages WHERE session_id = ? AND seq = ?", (session_id, stored - 1)
-            ).fetchone()
-            if last is not None and last[0] == _codec.encode(session_id, stored - 1, messages[stored - 1])[1]:
-                return stored
-        digests = db.execute(
-            "SELECT digest FROM messages WHERE session_id = ? AND seq < ? ORDER BY seq",
-            (session_id, min(stored, len(messages))),
-        ).fetchall()
-        for seq, (digest,) in enumerate(digests):
-            if digest != _codec.encode(session_id, seq, messages[seq])[1]:
-                return seq
-        return len(digests)
+        self._memory.put(session_id, Saved(messages, digests))
 
     def _check_lease(self, db: sqlite3.Connection, session_id: str) -> None:
         """In a save's transaction: a session this store holds is still ours (renewed), or taken back
@@ -390,6 +375,7 @@ class SQLiteSessionStore:
         ]
 
     def _delete(self, session_id: str) -> bool:
+        self._memory.forget(session_id)
         with (
             self._db.failures(f"delete session {session_id!r}", session_id=session_id),
             self._db.connect(write=True) as db,
