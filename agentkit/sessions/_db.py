@@ -47,6 +47,14 @@ _SCHEMA_1 = (
 _ELSEWHERE = "or use another path (set AGENTKIT_SESSIONS, `--db PATH`, or SQLiteSessionStore(path))"
 
 
+class Problem(Exception):
+    """What is wrong with the file and the fix, raised while opening it; `failures` names the action."""
+
+    def __init__(self, problem: str, fix: str) -> None:
+        super().__init__(problem, fix)
+        self.problem, self.fix = problem, fix
+
+
 class Database:
     """One SQLite file; `connect()` opens it for one operation (checked, created and migrated once)."""
 
@@ -91,21 +99,17 @@ class Database:
         path = self.path
         try:
             mode = path.stat().st_mode
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             mode = None
         except OSError as exc:
-            self.fail(
-                "open the session store", f"cannot be inspected ({exc.strerror})", f"Check the path, {_ELSEWHERE}"
-            )
+            raise Problem(f"cannot be inspected ({exc.strerror})", f"Check the path, {_ELSEWHERE}") from None
         if mode is not None and stat.S_ISDIR(mode):
-            self.fail(
-                "open the session store",
+            raise Problem(
                 "is a directory, not a database file",
                 f"Point the store at a file in it, e.g. {path / 'sessions.sqlite3'}",
             )
         if mode is not None and not stat.S_ISREG(mode):
-            self.fail(
-                "open the session store",
+            raise Problem(
                 f"is not a regular file (a {_kind(mode)})",
                 f"Point the store at a regular file, {_ELSEWHERE}",
             )
@@ -113,19 +117,19 @@ class Database:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                self.fail(
-                    "create the session store",
-                    f"cannot be created: its folder {path.parent} cannot be made ({exc.strerror})",
+                blocker = next((p for p in path.parents if p.exists()), None)
+                why = f"{blocker} is a file" if blocker is not None and not blocker.is_dir() else exc.strerror
+                raise Problem(
+                    f"cannot be created: its folder {path.parent} cannot be made ({why})",
                     f"Create the folder or make its parent writable, {_ELSEWHERE}",
-                )
+                ) from None
 
     def _migrate(self, db: sqlite3.Connection) -> None:
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if version == SCHEMA:
             return
         if version > SCHEMA:
-            self.fail(
-                "open the session store",
+            raise Problem(
                 f"has schema {version}, written by a newer agentkit (this one reads schema {SCHEMA})",
                 f"Upgrade agentkit, {_ELSEWHERE}",
             )
@@ -138,8 +142,7 @@ class Database:
         old = tables == {"sessions", "locks"} and "messages" in _columns(db, "sessions")
         if tables and not old:
             db.execute("ROLLBACK")
-            self.fail(
-                "open the session store",
+            raise Problem(
                 f"is a SQLite database but not an agentkit session store (tables: {', '.join(sorted(tables))})",
                 f"Use a file of its own for sessions, {_ELSEWHERE}",
             )
@@ -169,11 +172,14 @@ class Database:
         """
         try:
             yield
+        except Problem as exc:
+            self.fail(action, exc.problem, exc.fix, session_id=session_id, messages=messages, saved=saved)
         except sqlite3.Error as exc:
             problem, fix = _diagnose(exc, self.path)
             self.fail(action, problem, fix, session_id=session_id, messages=messages, saved=saved, cause=exc)
         except OSError as exc:
-            self.fail(action, f"failed: {exc.strerror or exc}", f"Check the path, {_ELSEWHERE}", cause=exc)
+            problem, fix = f"failed: {exc.strerror or exc}", f"Check the path, {_ELSEWHERE}"
+            self.fail(action, problem, fix, session_id=session_id, messages=messages, saved=saved, cause=exc)
 
     def fail(
         self,
