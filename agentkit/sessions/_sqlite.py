@@ -186,6 +186,15 @@ class SQLiteSessionStore:
         found = await self._thread(self._infos, session_id)
         return found[0] if found else None
 
+    async def rows(self, session_id: str) -> list[str]:
+        """The stored JSON text of each message, undecoded: to inspect a session that fails to load.
+
+        Args:
+            session_id: The session.
+        """
+        sql = "SELECT data FROM messages WHERE session_id = ? ORDER BY seq"
+        return [row[0] for row in await self._read("read session", session_id, sql, (session_id,))]
+
     async def delete(self, session_id: str) -> bool:
         """Delete a session: its history, its lease and its tool-call marks. False if there was none.
 
