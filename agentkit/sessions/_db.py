@@ -21,6 +21,7 @@ import json
 import os
 import sqlite3
 import stat
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,44 +57,75 @@ class Problem(Exception):
 
 
 class Database:
-    """One SQLite file; `connect()` opens it for one operation (checked, created and migrated once)."""
+    """One SQLite file behind one connection, opened on first use (the path checked, the schema
+    created or migrated), used by one operation at a time, and reopened after a failure or a fork.
+
+    One long-lived connection keeps the WAL and its index in place between saves: a connection per
+    save would checkpoint, delete and re-create them every time, several times the bytes of the rows.
+    """
 
     def __init__(self, path: Path, *, max_bytes: int | None = None) -> None:
         self.path = path
         self.max_bytes = max_bytes
-        self._ready = False
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        self._pid = 0
 
     @contextlib.contextmanager
     def connect(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
-        """A connection for one operation; with `write`, inside one `BEGIN IMMEDIATE` transaction."""
-        if not self._ready:
-            self._check_path()
-        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
+        """The connection for one operation; with `write`, inside one `BEGIN IMMEDIATE` transaction."""
+        with self._lock:
+            db = self._open(write)
+            try:
+                if write:
+                    db.execute("BEGIN IMMEDIATE")
+                yield db
+                if db.in_transaction:
+                    db.execute("COMMIT")
+            except BaseException as exc:
+                if db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    self._close()  # the next operation opens (and checks) the file again
+                raise
+            finally:
+                if db is not self._db:
+                    db.close()
+
+    def close(self) -> None:
+        """Close the connection (the next operation opens it again)."""
+        with self._lock:
+            self._close()
+
+    def _open(self, write: bool) -> sqlite3.Connection:
+        if self._db is not None and self._pid == os.getpid():
+            return self._db
+        self._db = None  # a connection inherited through fork() must not be used
+        self._check_path()
+        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
         try:
-            if not self._ready:
-                try:
-                    db.execute("PRAGMA journal_mode=WAL")
-                    self._migrate(db)
-                    self._ready = True
-                except sqlite3.OperationalError as exc:
-                    if write or not _read_only(exc):
-                        raise
-                    # a read-only file (or folder) still reads, in its current layout; writes will fail
-            if self.max_bytes is not None:
-                page = db.execute("PRAGMA page_size").fetchone()[0]
-                db.execute(f"PRAGMA max_page_count = {max(1, self.max_bytes // page)}")
-            if write:
-                db.execute("BEGIN IMMEDIATE")
-            yield db
-            if db.in_transaction:
-                db.execute("COMMIT")
+            db.execute("PRAGMA journal_mode=WAL")
+            self._migrate(db)
+        except sqlite3.OperationalError as exc:
+            if write or not _read_only(exc):
+                db.close()
+                raise
+            return db  # a read-only file (or folder) may still be read, just this once; writes fail
         except BaseException:
-            if db.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    db.execute("ROLLBACK")
-            raise
-        finally:
             db.close()
+            raise
+        if self.max_bytes is not None:
+            page = db.execute("PRAGMA page_size").fetchone()[0]
+            db.execute(f"PRAGMA max_page_count = {max(1, self.max_bytes // page)}")
+        self._db, self._pid = db, os.getpid()
+        return db
+
+    def _close(self) -> None:
+        db, self._db = self._db, None
+        if db is not None and self._pid == os.getpid():
+            with contextlib.suppress(sqlite3.Error):
+                db.close()
 
     def _check_path(self) -> None:
         path = self.path

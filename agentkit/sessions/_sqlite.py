@@ -87,6 +87,10 @@ class SQLiteSessionStore:
     def __repr__(self) -> str:
         return f"SQLiteSessionStore({str(self.path)!r})"
 
+    def close(self) -> None:
+        """Close the database connection; the next call opens it again. Garbage collection closes it too."""
+        self._db.close()
+
     # -- the SessionStore protocol ----------------------------------------------------------------
 
     async def load(self, session_id: str) -> list[MessageParam]:

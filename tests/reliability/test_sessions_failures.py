@@ -51,6 +51,7 @@ def test_a_truncated_database_is_damaged(tmp_path: Path) -> None:
     store = SQLiteSessionStore(path)
     for i in range(50):
         anyio.run(store.save, f"s{i}", [{"role": "user", "content": "x" * 2000}])
+    store.close()  # the last connection folds the WAL into the file
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 3])
 
