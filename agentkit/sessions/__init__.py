@@ -17,8 +17,9 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from ._admin import SessionInfo
 from ._lease import Lease
-from ._sqlite import SessionInfo, SQLiteSessionStore
+from ._sqlite import SQLiteSessionStore
 
 if TYPE_CHECKING:
     from anthropic.types import MessageParam

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -12,7 +11,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio.to_thread
 
 from ..errors import SessionBusy
-from . import _codec
+from . import _admin, _codec
+from ._admin import SessionInfo
 from ._db import Database
 from ._history import Memory, Saved, common_prefix
 from ._lease import Heartbeat, Lease, dead_here, here
@@ -23,27 +23,6 @@ if TYPE_CHECKING:
     from anthropic.types import MessageParam
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class SessionInfo:
-    """One stored session, as `agentkit sessions list` shows it.
-
-    Attributes:
-        id: The session id.
-        messages: How many messages its history holds.
-        created: When it was first saved (a Unix time).
-        updated: When it was last saved (a Unix time).
-        lease: Who holds it now, or None when no run does (an expired lease included: check `expires`).
-        unfinished: Tool calls started and not finished, by call id.
-    """
-
-    id: str
-    messages: int
-    created: float
-    updated: float
-    lease: Lease | None
-    unfinished: tuple[str, ...]
 
 
 class SQLiteSessionStore:
@@ -360,60 +339,19 @@ class SQLiteSessionStore:
             )
 
     def _infos(self, session_id: str | None) -> list[SessionInfo]:
-        where, args = ("WHERE id = ?", (session_id,)) if session_id is not None else ("", ())
         with self._db.failures("list sessions", session_id=session_id), self._db.connect() as db:
-            rows = db.execute(
-                "SELECT id, count, created, updated FROM (SELECT id, count, created, updated FROM sessions UNION "
-                "SELECT session_id, 0, since, since FROM locks WHERE session_id NOT IN (SELECT id FROM sessions)) "
-                f"{where} ORDER BY updated DESC, id",
-                args,
-            ).fetchall()
-            leases = {
-                row[0]: Lease(owner=row[1], expires=row[2], host=row[3], pid=row[4], since=row[5])
-                for row in db.execute("SELECT session_id, owner, expires, host, pid, since FROM locks")
-            }
-            calls: dict[str, list[str]] = {}
-            for sid, call_id in db.execute("SELECT session_id, call_id FROM tool_calls ORDER BY started, call_id"):
-                calls.setdefault(sid, []).append(call_id)
-        return [
-            SessionInfo(
-                id=sid,
-                messages=count,
-                created=created,
-                updated=updated,
-                lease=leases.get(sid),
-                unfinished=tuple(calls.get(sid, ())),
-            )
-            for sid, count, created, updated in rows
-        ]
+            return _admin.infos(db, session_id)
 
     def _delete(self, session_id: str) -> bool:
         self._memory.forget(session_id)
-        with (
-            self._db.failures(f"delete session {session_id!r}", session_id=session_id),
-            self._db.connect(write=True) as db,
-        ):
-            found = sum(
-                db.execute(f"DELETE FROM {table} WHERE {column} = ?", (session_id,)).rowcount
-                for table, column in (
-                    ("sessions", "id"),
-                    ("messages", "session_id"),
-                    ("locks", "session_id"),
-                    ("tool_calls", "session_id"),
-                )
-            )
-        return found > 0
+        action = f"delete session {session_id!r}"
+        with self._db.failures(action, session_id=session_id), self._db.connect(write=True) as db:
+            return _admin.delete(db, session_id)
 
     def _unlock(self, session_id: str) -> Lease | None:
-        with (
-            self._db.failures(f"unlock session {session_id!r}", session_id=session_id),
-            self._db.connect(write=True) as db,
-        ):
-            row = db.execute(
-                "SELECT owner, expires, host, pid, since FROM locks WHERE session_id = ?", (session_id,)
-            ).fetchone()
-            db.execute("DELETE FROM locks WHERE session_id = ?", (session_id,))
-        return None if row is None else Lease(owner=row[0], expires=row[1], host=row[2], pid=row[3], since=row[4])
+        action = f"unlock session {session_id!r}"
+        with self._db.failures(action, session_id=session_id), self._db.connect(write=True) as db:
+            return _admin.unlock(db, session_id)
 
 
 def _busy_message(session_id: str, lease: Lease, now: float, path: Path) -> str:
