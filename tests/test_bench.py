@@ -54,3 +54,12 @@ def test_cost_compares_caching_with_the_peers() -> None:
     assert "| agentkit, defaults | 4 |" in table
     if HAVE_PYDANTIC_AI:
         assert "| pydantic-ai, default (no cache settings) | 4 |" in table
+
+
+def test_sessions_measures_the_bytes_each_store_layout_writes() -> None:
+    from bench import sessions
+
+    table = sessions.main(["--turns", "5"])
+    rows = [line.split(" | ") for line in table.splitlines() if line.startswith("| 5 |")]
+    assert [row[3] for row in rows] == ["schema 0", "schema 1"]
+    assert all(row[2] == "7" for row in rows)  # the prompt, then one save per turn and the final answer
