@@ -131,15 +131,17 @@ def _store(db: str | None) -> SQLiteSessionStore:
 
 
 def _call(method: Callable[..., Awaitable[T]], *args: Any) -> T:
-    """Run a store method; a store failure is exit 1 with its message (path and fix)."""
+    """Run a store method; a store failure is exit 1 with its message (path and fix), a bad id exit 2."""
     import anyio
 
-    from .errors import SessionStoreError
+    from .errors import InputError, SessionStoreError
 
     try:
         return anyio.run(method, *args)
     except SessionStoreError as exc:
         _fail(f"Error: {exc}", STORE_FAILED)
+    except InputError as exc:
+        _fail(f"Error: {exc}", BAD_USAGE)
 
 
 def _known(store: SQLiteSessionStore, session_id: str) -> SessionInfo:

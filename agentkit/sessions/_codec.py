@@ -39,6 +39,19 @@ def encode(session_id: str, index: int, message: MessageParam) -> tuple[str, byt
     return text, digest(data)
 
 
+def check_id(kind: str, value: str) -> None:
+    """`InputError` for an id that is not a string UTF-8 can encode (one from undecodable argv bytes)."""
+    if not isinstance(value, str):
+        raise InputError(f"A {kind} id must be a string, got {type(value).__name__} {value!r}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(
+            f"The {kind} id {value!r} holds a lone surrogate (bytes that are not UTF-8, from the command line "
+            "or a file name?); use an id of plain text"
+        ) from None
+
+
 def digest(data: bytes) -> bytes:
     """A short fingerprint of a stored message, to tell an appended history from a rewritten one."""
     return hashlib.blake2b(data, digest_size=16).digest()

@@ -12,6 +12,7 @@ was saved, other than the last, is therefore not noticed: replace it with a new 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -36,21 +37,25 @@ class Memory:
     def __init__(self, size: int = 64) -> None:
         self.size = size
         self._saved: OrderedDict[str, Saved] = OrderedDict()
+        self._lock = threading.Lock()  # saves of different sessions run in different worker threads
 
     def get(self, session_id: str) -> Saved | None:
         """What was last saved or loaded of `session_id` through this store, if remembered."""
-        return self._saved.get(session_id)
+        with self._lock:
+            return self._saved.get(session_id)
 
     def put(self, session_id: str, saved: Saved) -> None:
         """Remember `saved` as `session_id`'s stored history."""
-        self._saved[session_id] = saved
-        self._saved.move_to_end(session_id)
-        while len(self._saved) > self.size:
-            self._saved.popitem(last=False)
+        with self._lock:
+            self._saved[session_id] = saved
+            self._saved.move_to_end(session_id)
+            while len(self._saved) > self.size:
+                self._saved.popitem(last=False)
 
     def forget(self, session_id: str) -> None:
         """Drop what is remembered of `session_id`."""
-        self._saved.pop(session_id, None)
+        with self._lock:
+            self._saved.pop(session_id, None)
 
 
 def common_prefix(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio.to_thread
 
-from ..errors import SessionBusy
+from ..errors import SessionBusy, SessionStoreError
 from . import _admin, _codec
 from ._admin import SessionInfo
 from ._db import Database
@@ -114,14 +115,17 @@ class SQLiteSessionStore:
     async def release(self, session_id: str, owner: str) -> None:
         """Stop renewing and drop `owner`'s lease (another owner's lease is left alone).
 
+        Never raises for a store failure (a full disk, say): the run's own error says what went wrong,
+        and the lease, no longer renewed, expires by itself within `lease` seconds.
+
         Args:
             session_id: The session.
             owner: The id given to `acquire`.
         """
         self._heartbeat.remove(session_id, owner)
-        await self._write(
-            "release session", session_id, "DELETE FROM locks WHERE session_id = ? AND owner = ?", (session_id, owner)
-        )
+        sql = "DELETE FROM locks WHERE session_id = ? AND owner = ?"
+        with contextlib.suppress(SessionStoreError):
+            await self._write("release session", session_id, sql, (session_id, owner))
 
     async def mark_started(self, session_id: str, call_ids: Collection[str]) -> None:
         """Record that these tool calls are about to run (committed before this returns).
@@ -130,6 +134,8 @@ class SQLiteSessionStore:
             session_id: The session.
             call_ids: The `tool_use` ids.
         """
+        for call_id in call_ids:
+            _codec.check_id("tool call", call_id)
         now = self._clock()
         await self._thread(self._mark_started, session_id, [(session_id, call_id, now) for call_id in call_ids])
 
@@ -140,6 +146,7 @@ class SQLiteSessionStore:
             session_id: The session.
             call_id: The `tool_use` id.
         """
+        _codec.check_id("tool call", call_id)
         sql = "DELETE FROM tool_calls WHERE session_id = ? AND call_id = ?"
         await self._write("record a finished tool call of session", session_id, sql, (session_id, call_id))
 
@@ -199,22 +206,24 @@ class SQLiteSessionStore:
 
     # -- in a worker thread -----------------------------------------------------------------------
 
-    async def _thread(self, work: Callable[..., T], *args: Any) -> T:
-        return await anyio.to_thread.run_sync(work, *args)
+    async def _thread(self, work: Callable[..., T], session_id: str | None, *args: Any) -> T:
+        if session_id is not None:
+            _codec.check_id("session", session_id)
+        return await anyio.to_thread.run_sync(work, session_id, *args)
 
     async def _write(self, action: str, session_id: str, sql: str, args: tuple[Any, ...]) -> None:
-        def work() -> None:
+        def work(_: str) -> None:
             with self._db.failures(f"{action} {session_id!r}", session_id=session_id), self._db.connect() as db:
                 db.execute(sql, args)
 
-        await self._thread(work)
+        await self._thread(work, session_id)
 
     async def _read(self, action: str, session_id: str, sql: str, args: tuple[Any, ...]) -> list[Any]:
-        def work() -> list[Any]:
+        def work(_: str) -> list[Any]:
             with self._db.failures(f"{action} {session_id!r}", session_id=session_id), self._db.connect() as db:
                 return db.execute(sql, args).fetchall()
 
-        return await self._thread(work)
+        return await self._thread(work, session_id)
 
     def _load(self, session_id: str) -> list[MessageParam]:
         with self._db.failures(f"load session {session_id!r}", session_id=session_id), self._db.connect() as db:

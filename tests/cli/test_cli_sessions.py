@@ -148,3 +148,10 @@ def test_a_damaged_store_is_exit_1_with_the_path_and_the_fix(tmp_path: Path) -> 
     assert result.exit_code == 1
     assert result.stderr.startswith(f"Error: Could not list sessions: {path} is not a SQLite database, or is damaged")
     assert f"`mv {path} {path}.broken`" in result.stderr
+
+
+def test_an_id_that_is_not_utf8_is_a_usage_error(db: Path) -> None:
+    result = sessions("show", b"job-\xff".decode("utf-8", "surrogateescape"), "--db", str(db))
+
+    assert result.exit_code == 2
+    assert "holds a lone surrogate" in result.stderr

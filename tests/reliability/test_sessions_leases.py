@@ -14,8 +14,9 @@ from pathlib import Path
 import anyio
 import pytest
 
-from agentkit import SessionBusy
+from agentkit import Agent, SessionBusy
 from agentkit.sessions import SQLiteSessionStore
+from agentkit.testing import MessagesServer, Reply, tool_use
 
 pytestmark = pytest.mark.anyio
 
@@ -179,3 +180,32 @@ async def test_a_live_run_unlocked_by_mistake_takes_its_lease_back_when_it_saves
     assert lease_of(store.path, "job") is not None
     assert lease_of(store.path, "job")[0] == "run-1"  # type: ignore[index]
     await store.release("job", "run-1")
+
+
+async def test_a_tool_that_outlasts_the_lease_keeps_its_session(
+    messages_server: MessagesServer, tmp_path: Path
+) -> None:
+    store = SQLiteSessionStore(tmp_path / "s.sqlite3", lease=2.0)  # renewed every 0.67 s
+    other = SQLiteSessionStore(store.path)
+    held = anyio.Event()
+
+    async def crawl() -> str:
+        """Crawl for longer than a lease lasts."""
+        first = lease_of(store.path, "job")
+        assert first is not None
+        deadline = time.monotonic() + 10
+        while (lease_of(store.path, "job") or first)[1] < first[1] + 0.5:  # renewed while the tool ran
+            assert time.monotonic() < deadline, "the lease was not renewed during the tool"
+            await anyio.sleep(0.02)
+        with pytest.raises(SessionBusy, match="Session 'job' is in use by another run"):
+            await other.acquire("job", "second-run")
+        held.set()
+        return "crawled"
+
+    messages_server.script(Reply(content=[tool_use("crawl", {})]), Reply.text("Done."))
+    agent = Agent(model="claude-sonnet-4-6", tools=[crawl], session_store=store, client=messages_server.client())
+    result = await agent.run("Crawl it.", session="job")
+
+    assert held.is_set()
+    assert result.output == "Done."
+    assert lease_of(store.path, "job") is None

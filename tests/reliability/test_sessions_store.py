@@ -160,3 +160,13 @@ async def test_a_run_saves_into_the_store_and_the_next_run_appends(
     assert second.messages[: len(first.messages)] == first.messages
     assert inserted(counter) == 2  # the new prompt and the new answer
     assert await store.load("s") == second.messages
+
+
+async def test_a_session_id_from_undecodable_bytes_is_an_input_error(tmp_path: Path) -> None:
+    store = SQLiteSessionStore(tmp_path / "s.sqlite3")
+    bad = b"job-\xff".decode("utf-8", "surrogateescape")  # what argv gives for non-UTF-8 bytes
+
+    for call in (store.load(bad), store.save(bad, []), store.acquire(bad, "run"), store.unfinished(bad)):
+        with pytest.raises(InputError, match=r"The session id 'job-\\udcff' holds a lone surrogate"):
+            await call
+    assert await store.sessions() == []
