@@ -11,7 +11,7 @@ replayed, with nothing else running, into a fresh store of each kind:
   history rewritten by every save, a new WAL-mode connection per save);
 - schema 1: `agentkit.sessions.SQLiteSessionStore` (a row per message, a save appends what is new).
 
-Printed: the history's size, the saves, the bytes written (`wchar` of /proc/self/io: every byte
+Printed: the history's size, the saves (the run saves after each model turn and each tool result), the bytes written (`wchar` of /proc/self/io: every byte
 passed to write(), the WAL and its checkpoints into the database included) and the file's size.
 Linux only (it reads /proc).
 """
@@ -68,8 +68,8 @@ def record(turns: int) -> list[list[Any]]:
     store = Recording()
     with MessagesServer(model) as server:
         agent = Agent(model="claude-sonnet-4-6", tools=[look], max_turns=turns + 1, session_store=store)  # type: ignore[arg-type]
-        agent.client = server.client()
-        agent.run_sync(f"Look at {turns} items.", session="long")
+        with agent.override(client=server.client()):
+            agent.run_sync(f"Look at {turns} items.", session="long")
     return store.saves
 
 
@@ -103,6 +103,7 @@ def replay(kind: str, saves: list[list[Any]], folder: Path) -> tuple[int, int, f
                 schema_0_save(path, "long", messages)
             else:
                 await store.save("long", messages)
+        store.close()  # the last connection folds the WAL into the file (counted: it is written)
 
     before, start = written(), time.perf_counter()
     anyio.run(run)

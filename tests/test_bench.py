@@ -62,4 +62,4 @@ def test_sessions_measures_the_bytes_each_store_layout_writes() -> None:
     table = sessions.main(["--turns", "5"])
     rows = [line.split(" | ") for line in table.splitlines() if line.startswith("| 5 |")]
     assert [row[3] for row in rows] == ["schema 0", "schema 1"]
-    assert all(row[2] == "7" for row in rows)  # the prompt, then one save per turn and the final answer
+    assert all(row[2] == "12" for row in rows)  # the prompt, each answer and each tool result
