@@ -9,6 +9,7 @@ host (same boot and pid namespace) a lease whose process is gone is taken over a
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import socket
 import threading
@@ -53,6 +54,7 @@ def dead_here(host: str | None, pid: int | None, scope: str | None) -> bool:
     return False
 
 
+@functools.cache
 def _scope() -> str:
     """The boot id and pid namespace on Linux ("" elsewhere: then only expiry frees a lease)."""
     try:
