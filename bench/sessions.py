@@ -11,9 +11,9 @@ replayed, with nothing else running, into a fresh store of each kind:
   history rewritten by every save, a new WAL-mode connection per save);
 - schema 1: `agentkit.sessions.SQLiteSessionStore` (a row per message, a save appends what is new).
 
-Printed: the history's size, the saves (the run saves after each model turn and each tool
-result), the bytes written (`wchar` of /proc/self/io: every byte passed to write(), the WAL and its
-checkpoints into the database included) and the file's size.
+Printed: the history's size, the saves (as many as the run makes: after each model turn, before
+its tools run, and as tool results land), the bytes written (`wchar` of /proc/self/io: every byte
+passed to write(), the WAL and its checkpoints into the database included) and the file's size.
 Linux only (it reads /proc).
 """
 

