@@ -244,5 +244,10 @@ def _summary(agent: Agent, loaded: LoadedSpec) -> str:
     return ", ".join(parts)
 
 
+from ._cli_sessions import sessions  # noqa: E402 - the command group lives in its own module
+
+main.add_command(sessions)
+
+
 if __name__ == "__main__":  # pragma: no cover - `python -m agentkit.cli`
     main()

@@ -16,7 +16,8 @@ AgentkitError
 │   ├── OutputValidationError the answer never matched the output type; every attempt kept
 │   └── UsageLimitExceeded    the next request would pass a `usage_limits` bound; raised before it
 ├── InputError                a prompt the API would reject (an image over its size limit); raised before sending
-├── SessionBusy               another live run holds the session
+├── SessionBusy               another live run holds the session (its lease names the owner and expiry)
+├── SessionStoreError         the session store cannot be read or written; names the path and the fix
 └── ToolError                 raise it in a tool to send the model an error message verbatim
 ```
 
@@ -64,7 +65,41 @@ class InputError(AgentkitError):
 
 
 class SessionBusy(AgentkitError):
-    """Another live run holds the session. Wait for it, or use another session id."""
+    """Another live run holds the session. Wait for it, use another session id, or unlock a dead run's lock.
+
+    `owner` is the holding run's id and `expires` (a Unix time) when its lease runs out unless renewed.
+    """
+
+    def __init__(
+        self, message: str, *, session_id: str | None = None, owner: str | None = None, expires: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.session_id = session_id
+        self.owner = owner
+        self.expires = expires
+
+
+class SessionStoreError(AgentkitError):
+    """The session store cannot be read or written: the message names the path, what failed and the fix.
+
+    A failed save keeps what it was given: `messages` is the whole history the run asked to save and
+    `unsaved` the part of it the store does not hold (save it again once the cause is fixed).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str,
+        session_id: str | None = None,
+        messages: list[MessageParam] | None = None,
+        unsaved: list[MessageParam] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.session_id = session_id
+        self.messages: list[MessageParam] = messages or []
+        self.unsaved: list[MessageParam] = unsaved or []
 
 
 class ToolError(AgentkitError):

@@ -54,3 +54,13 @@ def test_cost_compares_caching_with_the_peers() -> None:
     assert "| agentkit, defaults | 4 |" in table
     if HAVE_PYDANTIC_AI:
         assert "| pydantic-ai, default (no cache settings) | 4 |" in table
+
+
+def test_sessions_measures_the_bytes_each_store_layout_writes() -> None:
+    from bench import sessions
+
+    table = sessions.main(["--turns", "5"])
+    rows = [line.split(" | ") for line in table.splitlines() if line.startswith("| 5 |")]
+    assert [row[3] for row in rows] == ["schema 0", "schema 1"]
+    assert rows[0][2] == rows[1][2]  # the same saves replayed into each
+    assert int(rows[0][2]) > 5  # at least one per turn
