@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ConfigurationError, ToolDefinitionError
 from ..output import OutputSpec
 from ..tools import Tool
+from .api_rules import api_problems
 from .imports import ImportProblem, import_object
 from .json_schema import SchemaProblem, model_from_schema
 from .template import syntax_problems
@@ -29,6 +30,9 @@ def resolve(loaded: LoadedSpec) -> list[str]:
         problems.append(marks.problem(("system_file",), "give `system` or `system_file`, not both", key=True))
     else:
         problems += syntax_problems(loaded)
+    problems += [
+        marks.problem(loc, message, key=loc[0] == "request_params") for loc, message in api_problems(spec.model_dump())
+    ]
     problems += _tools(loaded)
     problems += _output(loaded)
     problems += _memory(loaded)
