@@ -9,6 +9,6 @@ import sys
 if sys.path and sys.path[0] in ("", os.getcwd()) and not sys.flags.safe_path:
     del sys.path[0]
 
-from agentkit.cli import main  # noqa: E402 - after the sys.path fix above
+from agentkit.cli import main  # after the sys.path fix above
 
 main()
