@@ -103,6 +103,7 @@ def _output(loaded: LoadedSpec) -> list[str]:
     except SchemaProblem as exc:
         return [marks.problem((*loc, *exc.loc), exc.message, key=exc.key)]
     except Exception as exc:  # pydantic refusing a type or a constraint: name it, do not crash the loader
-        return [marks.problem(loc, f"cannot be an output type: {type(exc).__name__}: {exc}")]
+        reason = str(exc).strip().split("\n", 1)[0]  # pydantic's first line says it; the rest is advice for coders
+        return [marks.problem(loc, f"cannot be an output type: {type(exc).__name__}: {reason}")]
     loaded.output_type = output_type
     return []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,8 @@ class Marks:
 
 
 def located(mark: Mark, loc: Loc, message: str) -> str:
+    """One problem line, `file:line:column: field: message` (a message's own line breaks become spaces)."""
+    message = re.sub(r"\s*\n\s*", " ", message.strip())
     return f"{mark}: {field_name(loc)}: {message}" if loc else f"{mark}: {message}"
 
 
@@ -147,6 +150,11 @@ def read_yaml(path: Path, display: str) -> tuple[Any, Marks]:
 
     try:
         text = read_text_file(path, MAX_SPEC_BYTES)
+    except UnicodeDecodeError as exc:
+        before = exc.object[: exc.start]
+        line, column = before.count(b"\n") + 1, len(before) - before.rfind(b"\n")
+        problem = f"byte 0x{exc.object[exc.start]:02x} is not UTF-8 text; save the file as UTF-8"
+        raise SpecError([f"{display}:{line}:{column}: cannot read the spec: {problem}"]) from None
     except ValueError as exc:
         raise SpecError([f"{display}: cannot read the spec: {exc}"]) from None
     loader = None
