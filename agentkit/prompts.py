@@ -13,6 +13,7 @@ files of at most `MAX_TEMPLATE_BYTES`.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Callable
 from functools import lru_cache, wraps
@@ -31,7 +32,7 @@ MAX_RENDERED = 2_000_000
 MAX_TEMPLATE_BYTES = 2_000_000
 """Bytes a template file may have."""
 _MAX_INT_BITS = 4096
-_PADDING_FILTERS = ("center", "indent", "format", "truncate", "wordwrap")
+_PADDING_FILTERS = ("center", "indent", "truncate", "wordwrap")
 _PADDING_METHODS = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs"})
 
 
@@ -143,6 +144,7 @@ class _BoundedSandbox(ImmutableSandboxedEnvironment):
         super().__init__(**options)
         for name in _PADDING_FILTERS:
             self.filters[name] = _bounded_widths(self.filters[name], name)
+        self.filters["format"] = _bounded_format(self.filters["format"])
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         if operator == "*":
@@ -153,7 +155,7 @@ class _BoundedSandbox(ImmutableSandboxedEnvironment):
             if abs(left) > 1 and right * abs(left).bit_length() > _MAX_INT_BITS:
                 raise SecurityError(f"{left} ** {right} is too large a number for a template")
         elif operator == "%" and isinstance(left, str):
-            _check_widths("%", right if isinstance(right, tuple) else (right,), {})
+            _check_format(left, right if isinstance(right, tuple) else (right,))
         return super().call_binop(context, operator, left, right)
 
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
@@ -166,6 +168,29 @@ def _check_widths(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> N
     for value in (*args, *kwargs.values()):
         if isinstance(value, int) and not isinstance(value, bool) and value > MAX_RENDERED:
             raise SecurityError(f"{name} with {value:,}: widths above {MAX_RENDERED:,} are refused")
+
+
+_WIDTHS = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+
+
+def _check_format(template: str, args: tuple[Any, ...]) -> None:
+    """Refuse a %-format whose widths (written, or given by `*`) would pad past `MAX_RENDERED`."""
+    for match in _WIDTHS.finditer(template):
+        for width in match.groups():
+            if width == "*":
+                _check_widths("%", args, {})
+            elif width and len(width) > 7 and int(width) > MAX_RENDERED:
+                raise SecurityError(f"a %-format width of {int(width):,}: widths above {MAX_RENDERED:,} are refused")
+
+
+def _bounded_format(function: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(function)
+    def bounded(value: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str):
+            _check_format(value, args)
+        return function(value, *args, **kwargs)
+
+    return bounded
 
 
 def _bounded_widths(function: Callable[..., Any], name: str) -> Callable[..., Any]:

@@ -239,9 +239,9 @@ def _verdicts(paths: list[str], result: subprocess.CompletedProcess[str]) -> dic
     """Per case: 'exit 2' (located problems), 'valid' (ok), or what went wrong; a key '' for stray lines."""
     verdicts: dict[str, str] = {}
     folders = {path.split("/")[0]: path for path in paths}
-    located = re.compile(r"^(c\d{5})/[^:]+:\d+:\d+: \S")
+    located = re.compile(r"^(c\d+)/[^:]+:\d+:\d+: \S")
     for line in result.stdout.splitlines():
-        match = re.match(r"^(c\d{5})/agent\.yaml: ok \(", line)
+        match = re.match(r"^(c\d+)/agent\.yaml: ok \(", line)
         if match is None:
             verdicts[""] = f"stray stdout line: {line!r}"
         else:
