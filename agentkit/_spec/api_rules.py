@@ -33,14 +33,10 @@ OWN_SETTINGS = {
     "system": "`system:` (or `system_file:`)",
     "tools": "`tools:`",
     "messages": "the run's prompt and history (`agentkit run SPEC PROMPT`, `--session`, or `history=` in Python)",
-    "max_tokens": "`max_tokens:`",
-    "stop_sequences": "`stop_sequences:`",
-    "temperature": "`temperature:`",
-    "top_p": "`top_p:`",
-    "thinking": "`thinking:`",
     "stream": "`agentkit run --stream` (or `agent.stream(...)`): agentkit chooses how each request is sent",
 }
-"""Request fields agentkit sets from a setting of its own; `request_params` may not override them."""
+"""Request fields agentkit sets from a setting of its own (or the run's input); `request_params` may
+not override them. The same set as `AgentSettings`' check, with the spec's line and field names."""
 
 
 def api_problems(settings: dict[str, Any]) -> list[tuple[Loc, str]]:
@@ -63,7 +59,9 @@ def api_problems(settings: dict[str, Any]) -> list[tuple[Loc, str]]:
         if not stop.strip():
             what = "empty" if not stop else f"whitespace only ({stop!r})"
             problems.append((("stop_sequences", index), f"is {what}; the API needs each stop sequence to contain text"))
-    problems += _thinking(settings, max_tokens if isinstance(max_tokens, int) else DEFAULT_MAX_TOKENS)
+    params = settings.get("request_params") or {}
+    sent_max = params.get("max_tokens", max_tokens)  # request_params are sent last, so theirs is what counts
+    problems += _thinking(settings, sent_max if isinstance(sent_max, int) else DEFAULT_MAX_TOKENS)
     for key in settings.get("request_params") or {}:
         if key in OWN_SETTINGS:
             problems.append(
@@ -76,28 +74,32 @@ def api_problems(settings: dict[str, Any]) -> list[tuple[Loc, str]]:
 
 
 def _thinking(settings: dict[str, Any], max_tokens: int) -> list[tuple[Loc, str]]:
-    thinking = settings.get("thinking")
+    params = settings.get("request_params") or {}
+    where: Loc = ("request_params", "thinking") if "thinking" in params else ("thinking",)
+    thinking = params.get("thinking", settings.get("thinking"))
     if thinking is None:
         return []
+    if not isinstance(thinking, dict):
+        return [(where, f"give a mapping such as {{type: adaptive}} (got {thinking!r})")]
     kind = thinking.get("type")
     if kind not in THINKING_TYPES:
         hint = suggest(str(kind), THINKING_TYPES) if isinstance(kind, str) else ""
-        return [(("thinking", "type"), f"give one of {', '.join(THINKING_TYPES)} (got {kind!r}){hint}")]
+        return [((*where, "type"), f"give one of {', '.join(THINKING_TYPES)} (got {kind!r}){hint}")]
     problems: list[tuple[Loc, str]] = []
     if kind == "enabled":
         budget = thinking.get("budget_tokens")
         if not isinstance(budget, int) or isinstance(budget, bool):
             problems.append(
-                (("thinking", "budget_tokens"), f"`type: enabled` needs an integer budget_tokens (got {budget!r})")
+                ((*where, "budget_tokens"), f"`type: enabled` needs an integer budget_tokens (got {budget!r})")
             )
         elif budget < MIN_THINKING_BUDGET:
             problems.append(
-                (("thinking", "budget_tokens"), f"{budget} is below the API's minimum of {MIN_THINKING_BUDGET:,}")
+                ((*where, "budget_tokens"), f"{budget} is below the API's minimum of {MIN_THINKING_BUDGET:,}")
             )
         elif budget >= max_tokens:
             problems.append(
                 (
-                    ("thinking", "budget_tokens"),
+                    (*where, "budget_tokens"),
                     f"{budget:,} must be below max_tokens ({max_tokens:,}): thinking is part of the output; "
                     "raise max_tokens or lower the budget",
                 )

@@ -31,7 +31,8 @@ def resolve(loaded: LoadedSpec) -> list[str]:
     else:
         problems += syntax_problems(loaded)
     problems += [
-        marks.problem(loc, message, key=loc[0] == "request_params") for loc, message in api_problems(spec.model_dump())
+        marks.problem(loc, message, key=loc[:1] == ("request_params",) and len(loc) == 2)
+        for loc, message in api_problems(spec.model_dump())
     ]
     problems += _tools(loaded)
     problems += _output(loaded)

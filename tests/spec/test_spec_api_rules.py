@@ -79,3 +79,12 @@ def test_what_the_api_takes_still_loads(files: Files) -> None:
     )
 
     assert load_spec("a.yaml").spec.thinking == {"type": "enabled", "budget_tokens": 1024}
+
+
+def test_thinking_sent_through_request_params_is_checked_there(files: Files) -> None:
+    text = "model: m\nrequest_params:\n  max_tokens: 3000\n  thinking: {type: enabled, budget_tokens: 3000}\n"
+
+    assert problems(files, text) == [
+        "a.yaml:4:44: request_params.thinking.budget_tokens: 3,000 must be below max_tokens (3,000): thinking is "
+        "part of the output; raise max_tokens or lower the budget"
+    ]
