@@ -22,6 +22,7 @@ from typing import Any
 
 import jinja2
 from jinja2.exceptions import SecurityError
+from jinja2.loaders import split_template_path
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -202,9 +203,24 @@ def _bounded_widths(function: Callable[..., Any], name: str) -> Callable[..., An
     return bounded
 
 
+class _BoundedLoader(jinja2.FileSystemLoader):
+    """Includes from the template's folder, refusing a file over `MAX_TEMPLATE_BYTES` (Jinja's own
+    loader already refuses what is not a regular file)."""
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        pieces = split_template_path(template)  # the file Jinja's loader would read, sized before it is read
+        for folder in self.searchpath:
+            candidate = os.path.join(folder, *pieces)
+            if os.path.isfile(candidate):
+                if os.path.getsize(candidate) > MAX_TEMPLATE_BYTES:
+                    raise SecurityError(f"{template!r} is larger than {MAX_TEMPLATE_BYTES:,} bytes")
+                break
+        return super().get_source(environment, template)
+
+
 @lru_cache(maxsize=64)
 def _environment(search_path: str | None) -> ImmutableSandboxedEnvironment:
-    loader = jinja2.FileSystemLoader(search_path) if search_path else None
+    loader = _BoundedLoader(search_path) if search_path else None
     return _BoundedSandbox(
         loader=loader,
         undefined=jinja2.StrictUndefined,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from agentkit import PromptError
@@ -39,3 +41,14 @@ def test_templates_that_would_exhaust_memory_are_prompt_errors(source: str, expe
         SystemPrompt(source).render({})
     assert caught.value.args[0].startswith("<system>")
     assert expected in str(caught.value)
+
+
+def test_an_include_over_the_size_limit_is_not_read(tmp_path: Path) -> None:
+    (tmp_path / "main.j2").write_text("Rules: {% include 'big.j2' %}")
+    (tmp_path / "big.j2").write_text("x" * 2_000_001)
+    (tmp_path / "small.j2").write_text("Be brief.")
+    (tmp_path / "ok.j2").write_text("Rules: {% include 'small.j2' %}")
+
+    assert SystemPrompt.from_file(tmp_path / "ok.j2").render({}) == "Rules: Be brief."
+    with pytest.raises(PromptError, match=r"'big.j2' is larger than 2,000,000 bytes"):
+        SystemPrompt.from_file(tmp_path / "main.j2").render({})
