@@ -180,6 +180,18 @@ def _template(case: Case, rng: random.Random) -> None:
     case.applied.append(f"system: {snippet}")
 
 
+def _template_file(case: Case, rng: random.Random) -> None:
+    """The system_file seed's template (reported in the template file, at its own lines)."""
+    if "prompts/base.j2" not in case.aux:
+        return _template(case, rng)
+    text = case.aux["prompts/base.j2"]
+    at = rng.randrange(len(text) + 1)
+    snippet = rng.choice([*TEMPLATES, *CONTROL, "{%", "}}", "\n" * 3])
+    case.aux["prompts/base.j2"] = text[:at] + snippet + text[at:]
+    case.applied.append(f"prompts/base.j2: {snippet!r} at {at}")
+    return None
+
+
 def _import_path(case: Case, rng: random.Random) -> None:
     key, target = rng.choice(["tools", "tools", "output"]), rng.choice(IMPORT_PATHS)
     _set_field(case, key, f"['{target}']" if key == "tools" else f"'{target}'")
@@ -196,7 +208,7 @@ def _file_ref(case: Case, rng: random.Random) -> None:
 
 MUTATIONS: list[tuple[Callable[[Case, random.Random], None], int]] = [
     (_bytes, 3), (_delete, 3), (_duplicate, 3), (_control, 2), (_deep, 2), (_huge, 2), (_wrong_type, 3),
-    (_bomb, 1), (_template, 2), (_import_path, 2), (_file_ref, 2),
+    (_bomb, 1), (_template, 2), (_template_file, 1), (_import_path, 2), (_file_ref, 2),
 ]  # fmt: skip
 
 
