@@ -1,10 +1,10 @@
-# `make demo`, `make test`, `make docs`, `make bench` and `make e2e`. Each sets up .venv itself.
+# `make demo`, `make test`, `make test-all`, `make docs`, `make bench` and `make e2e`. Each sets up .venv itself.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck docs bench e2e clean
+.PHONY: demo test test-all lint typecheck docs bench e2e clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ typecheck: $(STAMP)
 
 test: lint typecheck
 	$(BIN)/pytest -q
+
+# `make test`, then the suites marked `slow` (fuzzing, property tests with many examples).
+test-all: test
+	$(BIN)/pytest -q -m slow
 
 # The documentation site, built strictly: a broken link, nav entry or reference fails it.
 $(VENV)/.installed-docs: $(STAMP)

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import sys
 from collections.abc import Sequence
 from typing import IO, Any
 
+import anyio
 import click
-from anyio.from_thread import start_blocking_portal
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 from pydantic_core import to_jsonable_python
 
 from .agent import Agent
-from .errors import RunError
+from .errors import InputError, RunError
 from .result import ModelCallStarted, Retrying, RunResult, RunStream, TextDelta, ToolCallFinished, ToolCallReady
 from .usage import Usage
 
@@ -69,28 +72,87 @@ def print_usage(usage: Usage) -> None:
 
 def chat_loop(
     agent: Agent, variables: dict[str, Any], stdin: IO[str], *, progress: bool, session: str | None = None
-) -> None:
+) -> tuple[int, bool]:
     """Read a prompt per line and answer it, the history carried from turn to turn.
 
     The agent runs on an event loop in a background thread (a blocking portal) while this thread
-    reads stdin, so Ctrl-C interrupts a read at once and one client serves the whole chat.
+    reads stdin, so Ctrl-C interrupts a read at once and one client serves the whole chat. Ctrl-C
+    during a turn cancels that turn and returns to the prompt; Ctrl-C at the prompt, or the end of
+    input right after an interrupted turn, leaves. Returns the exit code (0, or 130 after Ctrl-C)
+    and whether a turn was interrupted (a sync tool may still be running in a worker thread).
     """
     interactive = stdin.isatty()
     if interactive:
         click.echo(f"Chatting with {agent.name} ({agent.model}). /exit or Ctrl-D to end.", err=True)
     history: Sequence[Any] = []
+    code, interrupted, just_interrupted = 0, False, False
     with start_blocking_portal() as portal:
         try:
             while True:
                 if interactive:
                     click.echo("> ", nl=False, err=True)
-                line = stdin.readline()
+                try:
+                    line = stdin.readline()
+                except KeyboardInterrupt:
+                    code = INTERRUPTED
+                    break
                 if not line or line.strip() in ("/exit", "/quit"):
+                    code = INTERRUPTED if just_interrupted and not line else 0
                     break
                 if line.strip():
-                    history = portal.call(_turn, agent, line.strip(), variables, history, progress, session)
+                    answered = _cancellable_turn(portal, agent, line.strip(), variables, history, progress, session)
+                    just_interrupted = answered is None
+                    interrupted = interrupted or just_interrupted
+                    history = history if answered is None else answered
         finally:
             portal.call(agent.aclose)
+    return code, interrupted
+
+
+INTERRUPTED = 130
+
+
+def _cancellable_turn(
+    portal: BlockingPortal,
+    agent: Agent,
+    prompt: str,
+    variables: dict[str, Any],
+    history: Sequence[Any],
+    progress: bool,
+    session: str | None,
+) -> Sequence[Any] | None:
+    """One turn on the portal; Ctrl-C cancels it (None), a second Ctrl-C while it unwinds leaves at once."""
+    state: dict[str, Any] = {"cancelled": False, "scope": None}
+
+    async def turn() -> Sequence[Any] | None:
+        with anyio.CancelScope() as scope:
+            state["scope"] = scope
+            if state["cancelled"]:
+                scope.cancel()
+            return await _turn(agent, prompt, variables, history, progress, session)
+        return None  # cancelled
+
+    def cancel() -> None:
+        state["cancelled"] = True
+        if state["scope"] is not None:
+            state["scope"].cancel()
+
+    future = portal.start_task_soon(turn)
+    try:
+        answered: Sequence[Any] | None = future.result()
+        return answered
+    except KeyboardInterrupt:
+        portal.call(cancel)  # runs on the portal's loop, so `turn` has either its scope or the flag
+        try:
+            future.result()  # the turn unwinds: a session keeps every completed step
+        except KeyboardInterrupt:
+            click.echo("Interrupted", err=True)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(INTERRUPTED)  # a sync tool still sleeping in a worker thread would hold the exit
+        kept = f"; session {session!r} keeps every completed step" if session else ""
+        click.echo(f"Interrupted: the turn is cancelled{kept}. Ctrl-C again or Ctrl-D to leave.", err=True)
+        return None
 
 
 async def _turn(
@@ -107,6 +169,9 @@ async def _turn(
     except RunError as exc:
         click.echo(f"Error: {type(exc).__name__}: {exc}", err=True)
         return exc.messages or history
+    except InputError as exc:  # this prompt cannot be sent; the conversation is as it was
+        click.echo(f"Error: {type(exc).__name__}: {exc}", err=True)
+        return history
     assert result is not None
     if not isinstance(result.output, str):
         click.echo(format_output(result.output))

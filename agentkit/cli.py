@@ -4,7 +4,9 @@ Built on click, not typer: click imports in ~40 ms where typer pulls in rich, an
 has to answer in well under 0.3 s. For the same reason this module imports only click at the top:
 the SDK, pydantic and the spec loader are imported inside the commands that use them.
 
-Exit codes: 0 success, 1 the run failed (an API error, a `RunError`), 2 a bad spec or bad usage.
+Exit codes: 0 success, 1 the run failed (an API error, a `RunError`, a busy session, a store that
+fails), 2 a bad spec or bad usage (a `ConfigurationError`, an `InputError`), 130 interrupted. Every
+`AgentkitError` a command lets through is mapped here, printed without a traceback.
 """
 
 from __future__ import annotations
@@ -25,7 +27,40 @@ BAD_SPEC = 2
 INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 
-@click.group(name="agentkit", context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group: every agentkit error becomes its exit code and one message on stderr."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("Interrupted", err=True)
+            raise click.exceptions.Exit(INTERRUPTED) from None
+        except Exception as exc:
+            from .errors import AgentkitError
+
+            if not isinstance(exc, AgentkitError):
+                raise
+            code, message = exit_code(exc)
+            click.echo(message, err=True)
+            raise click.exceptions.Exit(code) from None
+
+
+def exit_code(exc: BaseException) -> tuple[int, str]:
+    """The exit code for an error a command ended with, and the message to print.
+
+    Args:
+        exc: The error.
+    """
+    from .errors import ConfigurationError, InputError
+
+    if isinstance(exc, ConfigurationError):  # a SpecError's lines already name file:line:column
+        return BAD_SPEC, str(exc)
+    code = BAD_SPEC if isinstance(exc, InputError) else RUN_FAILED
+    return code, f"Error: {type(exc).__name__}: {exc}"
+
+
+@click.group(name="agentkit", cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="agentkit", message="%(prog)s %(version)s")
 def main() -> None:
     """Run agents defined in YAML against Anthropic's Messages API.
@@ -87,13 +122,14 @@ def run(
     import anyio
 
     from ._cli_runs import format_output, print_usage, result_json
-    from .errors import RunError
+    from .errors import AgentkitError
 
     progress = _show_progress(verbose)
     try:
         result = anyio.run(_run_once, agent, text, variables, stream, progress, session)
-    except RunError as exc:
-        _fail(f"Error: {type(exc).__name__}: {exc}", RUN_FAILED)
+    except AgentkitError as exc:
+        code, message = exit_code(exc)
+        _fail(message, code)
     except KeyboardInterrupt:
         kept = f"; session {session!r} keeps every completed turn" if session else ""
         click.echo(f"Interrupted{kept}", err=True)
@@ -119,13 +155,20 @@ def chat(spec: str, var_items: tuple[str, ...], model: str | None, session: str 
     """Chat with an agent, one prompt per line.
 
     Reads prompts from stdin, a line each, and answers each with the whole conversation so far
-    (kept within the spec's memory budget). /exit or the end of input stops.
+    (kept within the spec's memory budget). /exit or the end of input stops. Ctrl-C cancels the
+    turn under way and returns to the prompt; Ctrl-C at the prompt leaves (exit code 130).
     """
     variables = _parse_vars(var_items)
     agent = _agent(spec, variables, model=model)
     from ._cli_runs import chat_loop
 
-    chat_loop(agent, variables, sys.stdin, progress=_show_progress(verbose), session=session)
+    code, interrupted = chat_loop(agent, variables, sys.stdin, progress=_show_progress(verbose), session=session)
+    if interrupted:  # a sync tool of a cancelled turn may still sleep in a worker thread, and would hold the exit
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    if code:
+        raise click.exceptions.Exit(code)
 
 
 @main.command()
@@ -135,8 +178,12 @@ def validate(specs: tuple[str, ...]) -> None:
 
     Checks each spec's settings, renders its system prompt with its vars, imports its tools and
     its output model. Prints each problem as file:line:column and exits 2 if any spec has one.
+
+    Validating runs code: the modules named under tools: and output: are imported, and importing
+    a module runs it. Validate only specs whose Python modules you trust, as you would before
+    running them.
     """
-    from .errors import SpecError
+    from .errors import AgentkitError, SpecError
     from .spec import load_spec
 
     invalid = 0
@@ -147,9 +194,14 @@ def validate(specs: tuple[str, ...]) -> None:
             if problems:
                 raise SpecError(problems)
             agent = loaded.agent()
-        except SpecError as exc:
+        except AgentkitError as exc:
             invalid += 1
-            click.echo(str(exc), err=True)
+            click.echo(exit_code(exc)[1], err=True)
+            continue
+        except Exception as exc:  # a bug in agentkit: still one line naming the spec, and no traceback
+            invalid += 1
+            problem = f"agentkit failed to check this spec ({type(exc).__name__}: {exc}); please report it"
+            click.echo(f"{path}: {problem}", err=True)
             continue
         click.echo(f"{path}: ok ({_summary(agent, loaded)})")
     if invalid:

@@ -17,7 +17,7 @@ def anyio_backend() -> str:
 
 class Files:
     """Files written into a temporary folder that is also the current directory, so errors read
-    `support.yaml:3:5: ...` as a user would see them; modules imported from there are forgotten after."""
+    `support.yaml:3:5: ...` as a user would see them; modules loaded from there are forgotten after."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -32,8 +32,8 @@ class Files:
 @pytest.fixture
 def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Files]:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "path", list(sys.path))
     yield Files(tmp_path)
     for name, module in list(sys.modules.items()):
-        if str(getattr(module, "__file__", None) or "").startswith(str(tmp_path)):
+        places = [getattr(module, "__file__", None) or "", *(getattr(module, "__path__", None) or [])]
+        if any(str(place).startswith(str(tmp_path)) for place in places):
             del sys.modules[name]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ConfigurationError, ToolDefinitionError
 from ..output import OutputSpec
 from ..tools import Tool
+from .api_rules import api_problems
 from .imports import ImportProblem, import_object
 from .json_schema import SchemaProblem, model_from_schema
 from .template import syntax_problems
@@ -29,6 +30,10 @@ def resolve(loaded: LoadedSpec) -> list[str]:
         problems.append(marks.problem(("system_file",), "give `system` or `system_file`, not both", key=True))
     else:
         problems += syntax_problems(loaded)
+    problems += [
+        marks.problem(loc, message, key=loc[:1] == ("request_params",) and len(loc) == 2)
+        for loc, message in api_problems(spec.model_dump())
+    ]
     problems += _tools(loaded)
     problems += _output(loaded)
     problems += _memory(loaded)
@@ -99,6 +104,7 @@ def _output(loaded: LoadedSpec) -> list[str]:
     except SchemaProblem as exc:
         return [marks.problem((*loc, *exc.loc), exc.message, key=exc.key)]
     except Exception as exc:  # pydantic refusing a type or a constraint: name it, do not crash the loader
-        return [marks.problem(loc, f"cannot be an output type: {type(exc).__name__}: {exc}")]
+        reason = str(exc).strip().split("\n", 1)[0]  # pydantic's first line says it; the rest is advice for coders
+        return [marks.problem(loc, f"cannot be an output type: {type(exc).__name__}: {reason}")]
     loaded.output_type = output_type
     return []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,8 @@ class Marks:
 
 
 def located(mark: Mark, loc: Loc, message: str) -> str:
+    """One problem line, `file:line:column: field: message` (a message's own line breaks become spaces)."""
+    message = re.sub(r"\s*\n\s*", " ", message.strip())
     return f"{mark}: {field_name(loc)}: {message}" if loc else f"{mark}: {message}"
 
 
@@ -97,30 +100,124 @@ def suggest(word: str, choices: Iterable[str]) -> str:
     return f"; did you mean '{match[0]}'?" if match else ""
 
 
+MAX_SPEC_BYTES = 1_000_000
+"""The largest spec file read."""
+MAX_DEPTH = 64
+"""How deeply a spec's mappings and lists may nest."""
+MAX_VALUES = 100_000
+"""How many values a spec may hold once its YAML aliases are expanded (a "billion laughs" holds 10^9)."""
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """The safe loader, refusing nesting past `MAX_DEPTH` and noting where each alias is used,
+    so that neither a deep file nor an alias bomb can exhaust the stack, the memory or the clock."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.depth = 0
+        self.aliases: list[tuple[yaml.Node, yaml.Mark]] = []
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            node = super().compose_node(parent, index)
+            if node is not None:
+                self.aliases.append((node, mark))
+            return node
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                problem = f"values nested more than {MAX_DEPTH} deep; a spec's settings need far fewer levels"
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise yaml.composer.ComposerError(None, None, problem, mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except yaml.YAMLError:
+            raise
+        except (ValueError, TypeError, OverflowError) as exc:  # a date like 2024-13-45, an int of 5,000 digits
+            problem = "a number too long to read" if "integer string conversion" in str(exc) else str(exc)
+            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from None
+
+
 def read_yaml(path: Path, display: str) -> tuple[Any, Marks]:
     """Parse one file with the safe loader: its data and the position of every key and value."""
+    from ..prompts import read_text_file
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
-        raise SpecError([f"{display}: cannot read the spec: {reason}"]) from None
-    loader = yaml.SafeLoader(text)
+        text = read_text_file(path, MAX_SPEC_BYTES)
+    except UnicodeDecodeError as exc:
+        before = exc.object[: exc.start]
+        line, column = before.count(b"\n") + 1, len(before) - before.rfind(b"\n")
+        problem = f"byte 0x{exc.object[exc.start]:02x} is not UTF-8 text; save the file as UTF-8"
+        raise SpecError([f"{display}:{line}:{column}: cannot read the spec: {problem}"]) from None
+    except ValueError as exc:
+        raise SpecError([f"{display}: cannot read the spec: {exc}"]) from None
+    loader = None
     try:
+        loader = _BoundedLoader(text)  # the reader refuses control characters here already
         node = loader.get_single_node()
+        if node is not None:
+            _check_expansion(node, loader.aliases, display)
         data = loader.construct_document(node) if node is not None else None
+    except yaml.reader.ReaderError as exc:
+        line, column = _line_column(text, exc.position)
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        problem = (
+            f"the control character #x{code:04x} ({exc.reason}); remove it, or write it as an escape in double quotes"
+        )
+        raise SpecError([f"{display}:{line}:{column}: invalid YAML: {problem}"]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{display}:{mark.line + 1}:{mark.column + 1}" if mark else display
         what = " ".join(part for part in (exc.context, exc.problem) if part)
         raise SpecError([f"{where}: invalid YAML: {what}"]) from None
-    except yaml.YAMLError as exc:
-        raise SpecError([f"{display}: invalid YAML: {exc}"]) from None
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+        raise SpecError([f"{display}:1:1: invalid YAML: {exc}"]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     marks = Marks(Mark(display, 1, 1, path))
     if node is not None:
         _record(node, (), marks, _Positions(display, path, text.splitlines()), set())
     return data, marks
+
+
+def _line_column(text: str, position: int) -> tuple[int, int]:
+    return text.count("\n", 0, position) + 1, position - text.rfind("\n", 0, position)
+
+
+def _check_expansion(root: yaml.Node, aliases: list[tuple[yaml.Node, yaml.Mark]], display: str) -> None:
+    """Refuse a document whose aliases expand past `MAX_VALUES` values, at the alias that costs most."""
+    if not aliases:
+        return  # without aliases the node count is bounded by the file's size
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:  # the composer bounded the depth, so recursion is safe
+        known = sizes.get(id(node))
+        if known is None:
+            if isinstance(node, yaml.MappingNode):
+                known = 1 + sum(size(k) + size(v) for k, v in node.value)
+            elif isinstance(node, yaml.SequenceNode):
+                known = 1 + sum(size(item) for item in node.value)
+            else:
+                known = 1
+            sizes[id(node)] = known = min(known, MAX_VALUES + 1)
+        return known
+
+    if size(root) <= MAX_VALUES:
+        return
+    _, mark = max(reversed(aliases), key=lambda alias: size(alias[0]))
+    raise SpecError(
+        [
+            f"{display}:{mark.line + 1}:{mark.column + 1}: invalid YAML: the aliases expand to more than "
+            f"{MAX_VALUES:,} values; write the values out, or repeat fewer of them"
+        ]
+    )
 
 
 @dataclass(frozen=True)

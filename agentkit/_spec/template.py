@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import os
 import re
+import sys
+import time
+from collections.abc import Callable
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import jinja2
 from jinja2 import meta
 
-from ..prompts import _environment, _template_line
+from ..prompts import _environment, _template_line, read_text_file, render_bounded
 from .source import Loc, Mark, located
 
 if TYPE_CHECKING:
@@ -36,10 +40,9 @@ class _Template:
             self.file_display = os.path.normpath(os.path.join(os.path.dirname(self.mark.file), spec.system_file))
             self.search_path = str(path.parent)
             try:
-                self.source = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                reason = exc.strerror if isinstance(exc, OSError) else str(exc)
-                self.problems.append(located(self.mark, self.loc, f"cannot read '{self.file_display}': {reason}"))
+                self.source = read_text_file(path)
+            except ValueError as exc:
+                self.problems.append(located(self.mark, self.loc, f"cannot read '{self.file_display}': {exc}"))
                 self.source = None
 
     def where(self, line: int, column: int = 1) -> Mark:
@@ -79,7 +82,13 @@ def check_template(loaded: LoadedSpec, variables: dict[str, Any]) -> list[str]:
     if tree is None or template.source is None:
         return template.problems
     lines = template.source.splitlines()
-    undefined = meta.find_undeclared_variables(tree) - set(variables)
+    try:
+        undefined = meta.find_undeclared_variables(tree) - set(variables)
+    except jinja2.TemplateError as exc:  # compiling found an unknown filter or test
+        at = getattr(exc, "lineno", None) or 1
+        message = getattr(exc, "message", None) or str(exc)
+        template.problems.append(template.problem(at, f"the template does not compile: {message}"))
+        return template.problems
     found = sorted((_first_use(lines, name), name) for name in undefined)
     for (line, column), name in found:
         fix = f"give it a default under `vars:`, or pass --var {name}=... to `agentkit run`"
@@ -87,12 +96,54 @@ def check_template(loaded: LoadedSpec, variables: dict[str, Any]) -> list[str]:
     if found:
         return template.problems
     try:
-        _environment(template.search_path).from_string(template.source).render(variables)
-    except jinja2.TemplateError as exc:
+        compiled = _environment(template.search_path).from_string(template.source)
+        _within(RENDER_SECONDS, lambda: render_bounded(compiled, variables))
+    except RecursionError as exc:
         at = int(_template_line(exc, "<template>").lstrip(":") or 1)
-        message = getattr(exc, "message", None) or str(exc)
+        message = "it recurses without end (a macro or an include that calls itself)"
         template.problems.append(template.problem(at, f"the template does not render: {message}"))
+    except Exception as exc:
+        at = int(_template_line(exc, "<template>").lstrip(":") or 1)
+        template.problems.append(template.problem(at, f"the template does not render: {_explain(exc)}"))
     return template.problems
+
+
+RENDER_SECONDS = 3.0
+"""How long the checked render may take; a prompt renders in milliseconds, a runaway loop never ends."""
+
+
+class _TooSlow(Exception):
+    """Raised inside the template's code when the checked render runs past its time."""
+
+
+def _within(seconds: float, render: Callable[[], str]) -> str:
+    """`render()`, stopped with `_TooSlow` after `seconds`: a tracer checks the clock on each line
+    of the template's compiled code (and only there, so the rest runs at full speed)."""
+    deadline = time.monotonic() + seconds
+
+    def line(frame: FrameType, event: str, arg: Any) -> Any:
+        if time.monotonic() > deadline:
+            raise _TooSlow(f"it ran for more than {seconds:g} s (a loop too long?)")
+        return line
+
+    def call(frame: FrameType, event: str, arg: Any) -> Any:
+        return line if "__jinja_template__" in frame.f_globals or frame.f_code.co_filename == "<template>" else None
+
+    previous = sys.gettrace()
+    sys.settrace(call)
+    try:
+        return render()
+    finally:
+        sys.settrace(previous)
+
+
+def _explain(exc: Exception) -> str:
+    if isinstance(exc, TypeError) and "no loader" in str(exc):
+        return "{% include %}, {% import %} and {% extends %} need a template file; move the prompt to `system_file:`"
+    message = getattr(exc, "message", None) or str(exc)
+    if isinstance(exc, (jinja2.TemplateError, _TooSlow)):
+        return message
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 def _first_use(lines: list[str], name: str) -> tuple[int, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
@@ -49,7 +50,7 @@ def test_the_spec_and_the_python_api_send_the_same_requests(files: Files, messag
         """,
     )
     from_yaml = load_agent("support.yaml", client=messages_server.client())
-    import shop_tools  # type: ignore[import-not-found]  # loading the spec put its folder on sys.path
+    shop_tools = sys.modules[from_yaml.toolset["order_status"].function.__module__]  # the module the spec loaded
 
     from_python = Agent(
         name="support",
