@@ -77,6 +77,11 @@ def build(name: str = "test-server") -> MCPServer[Any]:
         return os.getpid()
 
     @app.tool()
+    def header(name: str, ctx: Context) -> str:
+        """The value of one HTTP request header (empty over stdio)."""
+        return (ctx.headers or {}).get(name.lower(), "")
+
+    @app.tool()
     def crash() -> str:
         """Kills the server process in the middle of the call."""
         os._exit(3)
