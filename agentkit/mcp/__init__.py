@@ -10,9 +10,7 @@ from __future__ import annotations
 try:
     import mcp as _mcp  # noqa: F401 - fail here, with the fix, rather than deep inside a run
 except ImportError as exc:  # pragma: no cover - the extra is installed in development
-    raise ImportError(
-        "agentkit.mcp needs the `mcp` package: pip install 'agentkit[mcp]'"
-    ) from exc
+    raise ImportError("agentkit.mcp needs the `mcp` package: pip install 'agentkit[mcp]'") from exc
 
 from ._server import ApprovalPolicy, MCPServer, MCPServerError, ToolFilter
 

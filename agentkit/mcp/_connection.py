@@ -18,9 +18,10 @@ from typing import Any
 
 import anyio
 from mcp import Client
+from mcp.client.session import MessageHandlerFnT
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-ClientFactory = Callable[[AsyncExitStack, Callable[[Any], Any]], AbstractAsyncContextManager[Client]]
+ClientFactory = Callable[[AsyncExitStack, MessageHandlerFnT], AbstractAsyncContextManager[Client]]
 """Builds the `mcp.Client` (entering anything it needs, an HTTP client, onto the stack first);
 its argument is the message handler to install."""
 
@@ -38,7 +39,7 @@ class Connection:
         self._ready: asyncio.Future[None] | None = None
         self._stop = asyncio.Event()
 
-    async def start(self, timeout: float | None) -> None:
+    async def start(self, timeout: float | None) -> None:  # noqa: ASYNC109 - the handshake's own limit
         """Connect (spawn the process, or open the HTTP session) and finish the MCP handshake.
 
         Raises:

@@ -16,7 +16,15 @@ from jsonschema import Draft202012Validator, SchemaError
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 
-__all__ = ["SchemaError", "api_name", "check_arguments", "error_message", "input_schema", "make_validator", "to_content"]
+__all__ = [
+    "SchemaError",
+    "api_name",
+    "check_arguments",
+    "error_message",
+    "input_schema",
+    "make_validator",
+    "to_content",
+]
 
 _INVALID = re.compile(r"[^a-zA-Z0-9_-]")
 _IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
@@ -39,7 +47,7 @@ def input_schema(schema: Mapping[str, Any] | None) -> dict[str, Any]:
     return out
 
 
-def make_validator(schema: Mapping[str, Any]) -> Validator:
+def make_validator(schema: dict[str, Any]) -> Validator:
     """A validator for `schema` in the dialect it declares (JSON Schema 2020-12 by default, as MCP says).
 
     Raises:
@@ -48,7 +56,6 @@ def make_validator(schema: Mapping[str, Any]) -> Validator:
     cls = validator_for(schema, default=Draft202012Validator)
     cls.check_schema(schema)
     return cls(schema)
-
 
 
 def check_arguments(validator: Validator, arguments: Any, tool: str) -> str | None:
@@ -116,7 +123,10 @@ def _block(item: Any) -> dict[str, Any]:
 def _image(data: str, mime_type: str | None, what: str) -> dict[str, Any]:
     if mime_type in _IMAGE_TYPES:
         return {"type": "image", "source": {"type": "base64", "media_type": mime_type, "data": data}}
-    return {"type": "text", "text": f"[{what} of type {mime_type or 'unknown'} omitted: the API takes jpeg, png, gif, webp]"}
+    return {
+        "type": "text",
+        "text": f"[{what} of type {mime_type or 'unknown'} omitted: the API takes jpeg, png, gif, webp]",
+    }
 
 
 def _resource(resource: Any) -> dict[str, Any]:

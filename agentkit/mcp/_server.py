@@ -23,18 +23,19 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import anyio
 from mcp import Client, MCPError, StdioServerParameters
+from mcp.client.session import MessageHandlerFnT
 from mcp_types import CONNECTION_CLOSED
 
 from ..errors import AgentkitError, ToolDefinitionError, ToolError
 from ..tools import RunContext, Tool
 from . import _convert
-from ._connection import Connection, _warn
+from ._connection import ClientFactory, Connection, _warn
 
 if TYPE_CHECKING:
     from types import TracebackType
+    from typing import Self
 
     import mcp_types
-    from typing_extensions import Self
 
 __all__ = ["ApprovalPolicy", "MCPServer", "MCPServerError", "ToolFilter"]
 
@@ -339,10 +340,10 @@ class MCPServer:
             "(an agent run enters the servers among its tools by itself)"
         )
 
-    def _client_factory(self) -> Callable[[AsyncExitStack, Callable[[Any], Any]], AbstractAsyncContextManager[Client]]:
+    def _client_factory(self) -> ClientFactory:
         target, headers = self._target, self._headers
 
-        def factory(stack: AsyncExitStack, on_message: Callable[[Any], Any]) -> AbstractAsyncContextManager[Client]:
+        def factory(stack: AsyncExitStack, on_message: MessageHandlerFnT) -> AbstractAsyncContextManager[Client]:
             server = target
             if self.kind == "http":
                 import httpx2
@@ -350,7 +351,7 @@ class MCPServer:
 
                 http = httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30.0, read=300.0))
                 stack.push_async_callback(http.aclose)
-                server = streamable_http_client(target, http_client=http)
+                server = streamable_http_client(str(target), http_client=http)
             return Client(server, message_handler=on_message, cache=None)
 
         return factory
@@ -447,7 +448,9 @@ class MCPServer:
                     f"MCP server '{self.name}' stopped during the call to '{api_name}' (connection closed); "
                     "it is restarted if the tool is called again."
                 ) from None
-            raise ToolError(f"MCP server '{self.name}' refused the call to '{api_name}': {exc} (code {exc.code})") from None
+            raise ToolError(
+                f"MCP server '{self.name}' refused the call to '{api_name}': {exc} (code {exc.code})"
+            ) from None
         except Exception as exc:  # a result the client rejects (e.g. it breaks the tool's output schema)
             raise ToolError(f"MCP server '{self.name}', tool '{api_name}': {_describe(_leaf(exc))}") from None
         if result.is_error:

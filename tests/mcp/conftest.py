@@ -3,39 +3,18 @@ process behind (read from /proc: the children of this process, zombies included)
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from mcp_helpers import children
 
 pytest.importorskip("mcp")
 
 HERE = Path(__file__).resolve().parent
 SERVER_SCRIPT = HERE / "mcp_test_server.py"
-
-
-def children() -> set[int]:
-    """Process ids whose parent is this process, alive or not yet reaped."""
-    me, found = os.getpid(), set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:  # it exited while we looked
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) ": state, ppid, ...
-        if int(fields[1]) == me:
-            found.add(int(entry))
-    return found
-
-
-def exists(pid: int) -> bool:
-    """Whether a process (a zombie included) with this id is in the process table."""
-    return Path(f"/proc/{pid}").exists()
 
 
 @pytest.fixture(autouse=True)

@@ -57,8 +57,10 @@ async def test_a_server_crash_mid_run_is_an_error_result_and_the_run_goes_on(
 
     assert result.output == "The server restarted; 1 + 2 = 3."
     crashed, added = result.messages[2]["content"][0], result.messages[4]["content"][0]
-    assert crashed["is_error"] is True and "MCP server 'calc' stopped during the call to 'crash'" in crashed["content"]
-    assert added["content"] == "3" and "is_error" not in added
+    assert crashed["is_error"] is True
+    assert "MCP server 'calc' stopped during the call to 'crash'" in crashed["content"]
+    assert added["content"] == "3"
+    assert "is_error" not in added
 
 
 async def test_parallel_mcp_calls_in_one_turn_run_concurrently(messages_server: MessagesServer) -> None:

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import anyio
 import pytest
+from mcp_helpers import call
 
 from agentkit.mcp import MCPServer, MCPServerError
-from agentkit.tools import Tool, ToolResult
+from agentkit.tools import ToolResult
 
 pytestmark = pytest.mark.anyio
-
-
-async def call(tools: list[Tool], name: str, arguments: dict[str, Any] | None = None) -> ToolResult:
-    tool = next(t for t in tools if t.name == name)
-    return await tool.run(arguments or {}, None)  # type: ignore[arg-type]  # MCP tools do not read the RunContext
 
 
 async def test_list_call_headers_images_and_errors_over_http(http_url: str) -> None:
@@ -27,7 +21,8 @@ async def test_list_call_headers_images_and_errors_over_http(http_url: str) -> N
         assert await call(tools, "web_header", {"name": "X-Team"}) == ToolResult("travel desk")
         assert (await call(tools, "web_pixel")).content[0]["type"] == "image"  # type: ignore[index]
         failed = await call(tools, "web_fail", {"reason": "no"})
-        assert failed.is_error and "cannot do it: no" in str(failed.content)
+        assert failed.is_error
+        assert "cannot do it: no" in str(failed.content)
 
 
 async def test_list_changed_over_http_refreshes_the_tools(http_url: str) -> None:

@@ -4,21 +4,15 @@ reaped when the last one leaves, also after a crash, an error or a cancellation.
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import anyio
 import pytest
-from conftest import children, exists
+from mcp_helpers import call, children, exists
 
 from agentkit.mcp import MCPServer, MCPServerError
-from agentkit.tools import Tool, ToolResult
+from agentkit.tools import ToolResult
 
 pytestmark = pytest.mark.anyio
-
-
-async def call(tools: list[Tool], name: str, arguments: dict[str, Any] | None = None) -> ToolResult:
-    tool = next(t for t in tools if t.name == name)
-    return await tool.run(arguments or {}, None)  # type: ignore[arg-type]  # MCP tools do not read the RunContext
 
 
 async def server_pid(server: MCPServer) -> int:
@@ -58,7 +52,8 @@ async def test_concurrent_users_share_one_process_until_the_last_leaves(stdio_ar
             group.start_soon(second)
             group.start_soon(first)
 
-    assert len(pids) == 2 and pids[0] == pids[1]
+    assert len(pids) == 2
+    assert pids[0] == pids[1]
     assert not exists(pids[0])
 
 
@@ -93,12 +88,16 @@ async def test_cancelling_a_call_in_flight_then_leaving_reaps_the_process(stdio_
 
 async def test_an_error_inside_the_block_still_stops_the_server(stdio_args: list[str]) -> None:
     server = MCPServer.stdio(sys.executable, stdio_args)
-    pid = 0
-    with pytest.raises(RuntimeError, match="boom"):
+    pids: list[int] = []
+
+    async def fails() -> None:
         async with server:
-            pid = await server_pid(server)
+            pids.append(await server_pid(server))
             raise RuntimeError("boom")
-    assert pid and not exists(pid)
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await fails()
+    assert not exists(pids[0])
 
 
 async def test_a_missing_command_is_an_error_naming_the_server() -> None:

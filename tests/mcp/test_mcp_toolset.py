@@ -6,18 +6,14 @@ from typing import Any
 
 import anyio
 import pytest
+from mcp_helpers import call
 from mcp_test_server import build
 
 from agentkit import ToolDefinitionError
 from agentkit.mcp import MCPServer, MCPServerError
-from agentkit.tools import Tool, ToolResult
+from agentkit.tools import ToolResult
 
 pytestmark = pytest.mark.anyio
-
-
-async def call(tools: list[Tool], name: str, arguments: dict[str, Any]) -> ToolResult:
-    tool = next(t for t in tools if t.name == name)
-    return await tool.run(arguments, None)  # type: ignore[arg-type]  # MCP tools do not read the RunContext
 
 
 async def test_tools_are_listed_with_the_servers_names_descriptions_and_schemas() -> None:
@@ -25,14 +21,15 @@ async def test_tools_are_listed_with_the_servers_names_descriptions_and_schemas(
         tools = await server.list_tools()
 
     by_name = {t.name: t for t in tools}
-    assert "add" in by_name and "fresh" not in by_name
+    assert "add" in by_name
+    assert "fresh" not in by_name
     add = by_name["add"].to_param()
     assert add["description"] == "Add two integers."
     assert add["input_schema"]["properties"]["a"]["type"] == "integer"
     assert add["input_schema"]["required"] == ["a", "b"]
     assert "text_upper" in by_name  # 'text.upper' made valid for the Messages API
-    assert getattr(by_name["add"], "idempotent") is True  # from the server's readOnlyHint
-    assert getattr(by_name["fail"], "idempotent") is False
+    assert by_name["add"].idempotent is True  # from the server's readOnlyHint
+    assert by_name["fail"].idempotent is False
 
 
 async def test_a_prefix_and_a_filter_choose_what_the_model_sees() -> None:
@@ -65,14 +62,18 @@ async def test_calls_return_text_images_resources_and_structured_content() -> No
         assert await call(tools, "add", {"a": 2, "b": 3}) == ToolResult("5")
         image = await call(tools, "pixel", {})
         assert image.content == [
-            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgoAAAAAAAAAAA=="}}
+            {
+                "type": "image",
+                "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgoAAAAAAAAAAA=="},
+            }
         ]
         assert (await call(tools, "document", {})).content == [
             {"type": "text", "text": "Here are the notes."},
             {"type": "text", "text": "[resource file:///notes.txt]\nthe notes"},
         ]
         weather = await call(tools, "weather", {"city": "Oslo"})
-        assert not weather.is_error and '"celsius": 18' in str(weather.content)
+        assert not weather.is_error
+        assert '"celsius": 18' in str(weather.content)
 
 
 async def test_arguments_are_checked_against_the_servers_schema_before_the_call() -> None:
@@ -127,12 +128,12 @@ async def test_requires_approval_is_passed_to_every_tool() -> None:
 
     async with MCPServer.in_process(build(), requires_approval=policy) as server:
         add = next(t for t in await server.list_tools() if t.name == "add")
-    approval = getattr(add, "requires_approval")
+    approval = add.requires_approval
     assert approval({"a": 1000, "b": 1}) is True
     assert approval({"a": 1, "b": 1}) is False
 
     async with MCPServer.in_process(build(), requires_approval=True) as server:
-        assert all(getattr(t, "requires_approval") is True for t in await server.list_tools())
+        assert all(t.requires_approval is True for t in await server.list_tools())
 
 
 async def test_using_a_server_that_is_not_entered_says_how() -> None:
@@ -142,7 +143,8 @@ async def test_using_a_server_that_is_not_entered_says_how() -> None:
     async with server:
         tools = await server.list_tools()
     result = await call(tools, "add", {"a": 1, "b": 2})
-    assert result.is_error and "MCP server 'calc' is not running" in str(result.content)
+    assert result.is_error
+    assert "MCP server 'calc' is not running" in str(result.content)
 
 
 async def test_tools_that_clash_once_made_valid_are_a_definition_error() -> None:
