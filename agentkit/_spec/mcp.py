@@ -95,7 +95,7 @@ def mcp_servers(loaded: LoadedSpec) -> list[str]:
             options["requires_approval"] = approval
         try:
             if entry.command is not None:
-                folder = marks.at(loc).path.parent
+                folder = marks.at(loc).path.parent.resolve()
                 cwd = folder / entry.cwd if entry.cwd is not None else folder
                 server = MCPServer.stdio(entry.command, entry.args or [], env=env, cwd=cwd, **options)
             else:
@@ -117,7 +117,9 @@ def _expand(values: Mapping[str, str] | None, loc: Loc, loaded: LoadedSpec, prob
             variable = match.group(1)
             if not _VARIABLE.match(variable):
                 problems.append(
-                    loaded.marks.problem((*loc, key), f"'{match.group(0)}' is not a variable; write ${{NAME}}")
+                    loaded.marks.problem(
+                        (*loc, key), f"'{match.group(0)}' is not a variable reference; write ${{NAME}}"
+                    )
                 )
                 return ""
             if variable not in os.environ:

@@ -125,7 +125,7 @@ def _image(data: str, mime_type: str | None, what: str) -> dict[str, Any]:
         return {"type": "image", "source": {"type": "base64", "media_type": mime_type, "data": data}}
     return {
         "type": "text",
-        "text": f"[{what} of type {mime_type or 'unknown'} omitted: the API takes jpeg, png, gif, webp]",
+        "text": f"[{what} of type {mime_type or 'unknown'} omitted: the API takes jpeg, png, gif and webp]",
     }
 
 
