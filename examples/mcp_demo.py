@@ -15,7 +15,7 @@ import anyio
 
 from agentkit import Agent
 from agentkit.mcp import MCPServer
-from agentkit.testing import Reply, Request, tool_use
+from agentkit.testing import Reply, Request
 
 try:
     from _runner import model_client, show
