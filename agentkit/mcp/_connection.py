@@ -122,3 +122,17 @@ def _warn(event: str, **fields: Any) -> None:
     structlog = sys.modules.get("structlog")
     if structlog is not None and structlog.is_configured():
         structlog.get_logger("agentkit.mcp").warning(event, **fields)
+
+
+def leaf(exc: BaseException) -> BaseException:
+    """The one real error inside anyio's exception groups."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def describe(exc: BaseException) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return f"no such command or file ({exc.filename or exc}); check `command` and PATH"
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

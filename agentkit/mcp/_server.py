@@ -29,7 +29,7 @@ from mcp_types import CONNECTION_CLOSED
 from ..errors import AgentkitError, ToolDefinitionError, ToolError
 from ..tools import RunContext, Tool
 from . import _convert
-from ._connection import ClientFactory, Connection, _warn
+from ._connection import ClientFactory, Connection, _warn, describe, leaf
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -253,11 +253,10 @@ class MCPServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         """Leave; the last user stops the server and waits until its process is reaped."""
+        if self._lock is None or self._users == 0:
+            raise MCPServerError(f"MCP server '{self.name}' was left more times than it was entered")
         with anyio.CancelScope(shield=True):
-            assert self._lock is not None
             async with self._lock:
-                if self._users == 0:
-                    raise MCPServerError(f"MCP server '{self.name}' was left more times than it was entered")
                 self._users -= 1
                 if self._users == 0:
                     connection, self._connection, self._tools = self._connection, None, None
@@ -301,6 +300,7 @@ class MCPServer:
                     "enter it from the loop that runs the agent"
                 )
             self._loop, self._lock, self._list_lock = loop, asyncio.Lock(), asyncio.Lock()
+            self._changed = asyncio.Event()
         assert self._lock is not None
         return self._lock
 
@@ -314,8 +314,8 @@ class MCPServer:
                 "check that the command runs on its own, or raise startup_timeout="
             ) from None
         except Exception as exc:
-            leaf = _leaf(exc)
-            raise MCPServerError(f"MCP server '{self.name}' could not be started: {_describe(leaf)}") from leaf
+            cause = leaf(exc)
+            raise MCPServerError(f"MCP server '{self.name}' could not be started: {describe(cause)}") from cause
         self._connection, self._tools = connection, None
         return connection
 
@@ -385,8 +385,8 @@ class MCPServer:
                     raise MCPServerError(f"MCP server '{self.name}' could not list its tools: {exc}") from exc
                 await connection.close()
             except Exception as exc:
-                leaf = _leaf(exc)
-                raise MCPServerError(f"MCP server '{self.name}' could not list its tools: {_describe(leaf)}") from exc
+                cause = leaf(exc)
+                raise MCPServerError(f"MCP server '{self.name}' could not list its tools: {describe(cause)}") from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- tools --------------------------------------------------------------------------------
@@ -452,7 +452,7 @@ class MCPServer:
                 f"MCP server '{self.name}' refused the call to '{api_name}': {exc} (code {exc.code})"
             ) from None
         except Exception as exc:  # a result the client rejects (e.g. it breaks the tool's output schema)
-            raise ToolError(f"MCP server '{self.name}', tool '{api_name}': {_describe(_leaf(exc))}") from None
+            raise ToolError(f"MCP server '{self.name}', tool '{api_name}': {describe(leaf(exc))}") from None
         if result.is_error:
             raise ToolError(_convert.error_message(result.content, result.structured_content, api_name))
         return _convert.to_content(result.content, result.structured_content)
@@ -487,17 +487,3 @@ def _set_flags(tool: Tool, flags: dict[str, Any]) -> None:
     notes/TEAM.md), they are plain attributes the seam reads by the same names."""
     for key in _TOOL_FLAGS:
         setattr(tool, key, flags[key])
-
-
-def _leaf(exc: BaseException) -> BaseException:
-    """The one real error inside anyio's exception groups."""
-    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
-        exc = exc.exceptions[0]
-    return exc
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, FileNotFoundError):
-        return f"no such command or file ({exc.filename or exc}); check `command` and PATH"
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -113,3 +113,23 @@ async def test_a_server_that_exits_at_once_is_an_error_naming_it() -> None:
     with pytest.raises(MCPServerError, match=r"MCP server 'quitter' could not be started: .*onnection closed"):
         async with server:
             pass
+
+
+async def test_a_server_slow_to_start_times_out_and_is_not_left_running() -> None:
+    before = children()
+    slow = "import time; time.sleep(60)"  # never answers the handshake
+    server = MCPServer.stdio(sys.executable, ["-c", slow], name="sleepy", startup_timeout=0.5)
+    with pytest.raises(MCPServerError, match=r"MCP server 'sleepy' did not finish starting within 0.5s"):
+        async with server:
+            pass
+    assert children() == before  # killed and reaped
+
+
+def test_one_server_object_serves_one_event_loop_after_another(stdio_args: list[str]) -> None:
+    server = MCPServer.stdio(sys.executable, stdio_args)
+
+    async def use() -> str:
+        async with server:
+            return str((await call(await server.list_tools(), "add", {"a": 1, "b": 1})).content)
+
+    assert [anyio.run(use), anyio.run(use)] == ["2", "2"]  # as run_sync makes a new loop per call
