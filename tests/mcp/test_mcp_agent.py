@@ -6,9 +6,11 @@ import subprocess
 import sys
 
 import pytest
+from mcp_helpers import exists
 from mcp_test_server import build
 
-from agentkit import Agent
+import agentkit.tools
+from agentkit import Agent, ToolDefinitionError
 from agentkit.mcp import MCPServer
 from agentkit.testing import MessagesServer, Reply, tool_use
 
@@ -90,3 +92,36 @@ def test_import_agentkit_never_imports_mcp() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+toolsets = pytest.mark.skipif(
+    not hasattr(agentkit.tools, "Toolset"), reason="the agent enters toolsets once the Toolset seam (issue 12) lands"
+)
+
+
+@toolsets
+async def test_an_agent_with_a_server_among_its_tools_starts_and_stops_it_per_run(
+    messages_server: MessagesServer, stdio_args: list[str]
+) -> None:
+    messages_server.script(Reply(content=[tool_use("calc_pid", {})]), Reply.text("Done."))
+    server = MCPServer.stdio(sys.executable, stdio_args, prefix="calc")
+    agent = Agent(model="claude-haiku-4-5", tools=[local_tool, server], client=messages_server.client())
+
+    result = await agent.run("Which process?")
+
+    pid = int(result.messages[2]["content"][0]["content"])
+    assert not exists(pid)  # stopped and reaped with the run
+    assert not server.running
+
+
+@toolsets
+async def test_a_name_clash_between_a_server_and_a_python_tool_names_both(messages_server: MessagesServer) -> None:
+    def add(a: int, b: int) -> int:
+        """A Python tool with an MCP tool's name."""
+        return a + b
+
+    messages_server.script(Reply.text("unused"))
+    agent = Agent(model="claude-haiku-4-5", tools=[add, MCPServer.in_process(build(), name="calc")])
+    agent.client = messages_server.client()
+    with pytest.raises(ToolDefinitionError, match=r"add.*calc"):
+        await agent.run("Add.")
