@@ -240,4 +240,3 @@ def _fields_at(loc: Loc) -> list[str]:
     if model is None:
         return []
     return [name for name in model.model_fields if name != "extends" or not loc]
-

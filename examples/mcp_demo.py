@@ -1,8 +1,9 @@
 """An agent that uses the tools of an MCP server, beside a Python tool.
 
-The server (`mcp_notes_server.py`) runs as a subprocess for as long as the `async with` block; the
-agent sees its tools with the prefix `notes_`. Run it: `python examples/mcp_demo.py` (offline without
-ANTHROPIC_API_KEY, against Claude with it). Needs the extra: `pip install 'agentkit[mcp]'`.
+The server (`mcp_notes_server.py`) runs as a subprocess for the length of the run: the run starts
+it, lists its tools (the model sees them with the prefix `notes_`), and stops and reaps it at the
+end. Run it: `python examples/mcp_demo.py` (offline without ANTHROPIC_API_KEY, against Claude with
+it). Needs the extra: `pip install 'agentkit[mcp]'`.
 """
 
 from __future__ import annotations
@@ -38,17 +39,16 @@ def scripted_model(request: Request) -> Reply:
 
 
 async def main() -> None:
-    notes = MCPServer.stdio(sys.executable, [str(NOTES_SERVER)], name="notes", prefix="notes")
+    notes = MCPServer.stdio(sys.executable, [str(NOTES_SERVER)], name="notes", prefix="notes_")
     with model_client(scripted_model) as client:
-        async with notes:  # starts the server; it stops (and is reaped) when the block ends
-            agent = Agent(
-                name="ops",
-                model="claude-haiku-4-5",
-                system="You answer questions about how the team works. Use the notes; never guess.",
-                tools=[today, *await notes.list_tools()],
-                client=client,
-            )
-            result = await agent.run("Can I deploy today?")
+        agent = Agent(
+            name="ops",
+            model="claude-haiku-4-5",
+            system="You answer questions about how the team works. Use the notes; never guess.",
+            tools=[today, notes],
+            client=client,
+        )
+        result = await agent.run("Can I deploy today?")
         show("mcp: an agent using an MCP server's tools (stdio)", result)
 
 

@@ -12,6 +12,6 @@ try:
 except ImportError as exc:  # pragma: no cover - the extra is installed in development
     raise ImportError("agentkit.mcp needs the `mcp` package: pip install 'agentkit[mcp]'") from exc
 
-from ._server import ApprovalPolicy, MCPServer, MCPServerError, ToolFilter
+from ._server import MCPApprovalPolicy, MCPServer, MCPServerError, ToolFilter
 
-__all__ = ["ApprovalPolicy", "MCPServer", "MCPServerError", "ToolFilter"]
+__all__ = ["MCPApprovalPolicy", "MCPServer", "MCPServerError", "ToolFilter"]

@@ -32,9 +32,9 @@ _MAX_ERRORS = 10  # field errors sent back per call: enough to fix a call, few e
 
 
 def api_name(prefix: str | None, name: str) -> str:
-    """The name the model sees: `prefix_name`, with characters the API refuses (`.`, `/`, spaces)
-    replaced by `_` and cut to the API's 128 characters."""
-    full = f"{prefix}_{name}" if prefix else name
+    """The name the model sees: the prefix as given (e.g. "files_") and the server's name, with the
+    characters the API refuses (`.`, `/`, spaces) replaced by `_`, cut to the API's 128."""
+    full = f"{prefix or ''}{name}"
     return _INVALID.sub("_", full)[:128] or "_"
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import anyio
+import anyio.lowlevel
 from mcp import Client, MCPError, StdioServerParameters
 from mcp.client.session import MessageHandlerFnT
 from mcp_types import CONNECTION_CLOSED
@@ -37,16 +38,15 @@ if TYPE_CHECKING:
 
     import mcp_types
 
-__all__ = ["ApprovalPolicy", "MCPServer", "MCPServerError", "ToolFilter"]
+__all__ = ["MCPApprovalPolicy", "MCPServer", "MCPServerError", "ToolFilter"]
 
 ToolFilter: TypeAlias = "Sequence[str] | Callable[[mcp_types.Tool], bool]"
 """The server's tool names to expose, or a predicate on each listed `mcp.types.Tool`."""
-ApprovalPolicy: TypeAlias = "bool | Callable[[str, dict[str, Any]], bool]"
+MCPApprovalPolicy: TypeAlias = "bool | Callable[[str, dict[str, Any]], bool]"
 """Whether a call needs approval: for every tool, or decided per call from the tool's name on the
 server and the arguments."""
 
 _Kind = Literal["stdio", "http", "in-process"]
-_TOOL_FLAGS = ("requires_approval", "idempotent")  # Tool attributes the approval seam adds
 
 
 class MCPServerError(AgentkitError):
@@ -80,7 +80,7 @@ class MCPServer:
         timeout: float | None = 60.0,
         timeouts: Mapping[str, float] | None = None,
         startup_timeout: float | None = 30.0,
-        requires_approval: ApprovalPolicy = False,
+        requires_approval: MCPApprovalPolicy = False,
     ) -> None:
         """Prefer the `stdio`, `http` and `in_process` constructors, which document every argument."""
         if prefix is not None and not prefix:
@@ -115,7 +115,7 @@ class MCPServer:
         timeout: float | None = 60.0,
         timeouts: Mapping[str, float] | None = None,
         startup_timeout: float | None = 30.0,
-        requires_approval: ApprovalPolicy = False,
+        requires_approval: MCPApprovalPolicy = False,
     ) -> MCPServer:
         """A server run as a subprocess, spoken to over its stdin and stdout.
 
@@ -126,7 +126,7 @@ class MCPServer:
                 SHELL, TERM, USER, LOGNAME): pass any secret the server needs explicitly.
             cwd: The working directory of the process (default: this process's).
             name: The server's name in errors and logs (default: the command line).
-            prefix: Prepended to every tool name as `prefix_name`, so two servers' tools cannot clash.
+            prefix: Prepended to every tool name (e.g. "files_"), so two servers' tools cannot clash.
             filter: The server's tool names to expose, or a predicate on each `mcp.types.Tool`
                 (e.g. `lambda t: bool(t.annotations and t.annotations.read_only_hint)`).
             timeout: Seconds each call may take before it becomes an error result (None: no limit).
@@ -161,7 +161,7 @@ class MCPServer:
         timeout: float | None = 60.0,
         timeouts: Mapping[str, float] | None = None,
         startup_timeout: float | None = 30.0,
-        requires_approval: ApprovalPolicy = False,
+        requires_approval: MCPApprovalPolicy = False,
     ) -> MCPServer:
         """A server reached over streamable HTTP.
 
@@ -169,7 +169,7 @@ class MCPServer:
             url: The server's MCP endpoint, e.g. "https://example.com/mcp".
             headers: HTTP headers sent with every request, e.g. {"Authorization": "Bearer ..."}.
             name: The server's name in errors and logs (default: the URL).
-            prefix: Prepended to every tool name as `prefix_name`.
+            prefix: Prepended to every tool name (e.g. "search_").
             filter: The server's tool names to expose, or a predicate on each `mcp.types.Tool`.
             timeout: Seconds each call may take before it becomes an error result (None: no limit).
             timeouts: Per-tool overrides of `timeout`, by the server's tool name.
@@ -200,7 +200,7 @@ class MCPServer:
         filter: ToolFilter | None = None,
         timeout: float | None = 60.0,
         timeouts: Mapping[str, float] | None = None,
-        requires_approval: ApprovalPolicy = False,
+        requires_approval: MCPApprovalPolicy = False,
     ) -> MCPServer:
         """A server object of the `mcp` package (`mcp.server.mcpserver.MCPServer` or a low-level
         `mcp.server.Server`) run in this process: for tests, and for tools you also serve over MCP.
@@ -208,7 +208,7 @@ class MCPServer:
         Args:
             server: The `mcp` server object.
             name: The server's name in errors and logs (default: the server's own name).
-            prefix: Prepended to every tool name as `prefix_name`.
+            prefix: Prepended to every tool name (e.g. "search_").
             filter: The server's tool names to expose, or a predicate on each `mcp.types.Tool`.
             timeout: Seconds each call may take before it becomes an error result (None: no limit).
             timeouts: Per-tool overrides of `timeout`, by the server's tool name.
@@ -413,13 +413,11 @@ class MCPServer:
             handler = functools.partial(self._call, spec.name, api_name, validator)
             description = spec.description or getattr(spec, "title", None) or ""
             timeout = self._timeouts.get(spec.name, self.timeout)
-            tool = Tool.from_schema(api_name, description, schema, handler, timeout=timeout)
-            _set_flags(tool, self._flags(spec))
-            tools.append(tool)
+            tools.append(Tool.from_schema(api_name, description, schema, handler, timeout=timeout, **self._flags(spec)))
         return tools
 
     def _flags(self, spec: mcp_types.Tool) -> dict[str, Any]:
-        """The approval and durability attributes of one tool (see `agentkit.hooks`)."""
+        """The approval and idempotence of one tool (see `agentkit.hooks`); every call is durable."""
         policy = self._approval
         approval = functools.partial(policy, spec.name) if callable(policy) else policy
         hints = spec.annotations
@@ -453,6 +451,9 @@ class MCPServer:
             ) from None
         except Exception as exc:  # a result the client rejects (e.g. it breaks the tool's output schema)
             raise ToolError(f"MCP server '{self.name}', tool '{api_name}': {describe(leaf(exc))}") from None
+        # A `tools/list_changed` the server sent before this answer is queued for the listener task
+        # already: let it run, so the next turn's listing (right after this call) sees the change.
+        await anyio.lowlevel.checkpoint()
         if result.is_error:
             raise ToolError(_convert.error_message(result.content, result.structured_content, api_name))
         return _convert.to_content(result.content, result.structured_content)
@@ -480,10 +481,3 @@ def _as_filter(value: ToolFilter | None) -> Callable[[mcp_types.Tool], bool] | N
         raise ToolDefinitionError(f"filter= takes a list of tool names or a function, not the string {value!r}")
     names = frozenset(value)
     return lambda spec: spec.name in names
-
-
-def _set_flags(tool: Tool, flags: dict[str, Any]) -> None:
-    """Set the approval seam's Tool attributes. Until `Tool.from_schema` takes them (the seam of
-    notes/TEAM.md), they are plain attributes the seam reads by the same names."""
-    for key in _TOOL_FLAGS:
-        setattr(tool, key, flags[key])

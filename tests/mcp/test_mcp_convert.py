@@ -17,7 +17,7 @@ from agentkit.mcp._convert import api_name, check_arguments, error_message, inpu
 
 @pytest.mark.parametrize(
     ("prefix", "name", "expected"),
-    [(None, "read_file", "read_file"), ("fs", "read.file", "fs_read_file"), (None, "a/b c", "a_b_c")],
+    [(None, "read_file", "read_file"), ("fs_", "read.file", "fs_read_file"), (None, "a/b c", "a_b_c")],
 )
 def test_names_become_valid_for_the_messages_api(prefix: str | None, name: str, expected: str) -> None:
     assert api_name(prefix, name) == expected

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_list_call_headers_images_and_errors_over_http(http_url: str) -> None:
-    server = MCPServer.http(http_url, headers={"X-Team": "travel desk"}, prefix="web")
+    server = MCPServer.http(http_url, headers={"X-Team": "travel desk"}, prefix="web_")
     async with server:
         tools = await server.list_tools()
         assert "web_add" in [t.name for t in tools]

@@ -39,7 +39,7 @@ def test_stdio_and_http_servers_load_with_variables_from_the_environment(
             command: {sys.executable}
             args: [{SERVER}]
             env: {{TOKEN: "${{CALC_TOKEN}}", MODE: plain}}
-            prefix: calc
+            prefix: calc_
             tools: [add]
             timeout: 5
           search:
@@ -52,7 +52,7 @@ def test_stdio_and_http_servers_load_with_variables_from_the_environment(
 
     calc, search = loaded.mcp_servers
     assert isinstance(calc, MCPServer)
-    assert (calc.name, calc.kind, calc.prefix, calc.timeout) == ("calc", "stdio", "calc", 5)
+    assert (calc.name, calc.kind, calc.prefix, calc.timeout) == ("calc", "stdio", "calc_", 5)
     assert calc._target.env == {"TOKEN": "s3cret", "MODE": "plain"}
     assert Path(calc._target.cwd) == files.root / "agents"  # a stdio server runs in the spec's folder
     assert (search.name, search.kind, search._headers) == ("search", "http", {"Authorization": "Bearer s3cret"})
@@ -124,13 +124,8 @@ def test_unknown_keys_and_mixed_transports_are_errors_at_their_lines(files: File
     ]
 
 
-def test_an_agent_from_a_spec_with_servers_waits_for_the_toolset_seam(files: Files) -> None:
+def test_an_agent_from_a_spec_has_its_servers_among_its_toolsets(files: Files) -> None:
     files.write("a.yaml", "model: claude-haiku-4-5\nmcp_servers:\n  web: {url: 'https://example.com/mcp'}\n")
     loaded = load_spec("a.yaml")
-    import agentkit.tools
 
-    if hasattr(agentkit.tools, "Toolset"):  # the lead's wiring has landed: the servers are among the tools
-        assert loaded.agent().tools[-1] is loaded.mcp_servers[0]
-    else:
-        with pytest.raises(SpecError, match=r"a.yaml:2:1: mcp_servers: this version of agentkit's Agent cannot"):
-            loaded.agent()
+    assert loaded.agent().toolsets == loaded.mcp_servers

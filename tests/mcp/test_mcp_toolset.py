@@ -33,7 +33,7 @@ async def test_tools_are_listed_with_the_servers_names_descriptions_and_schemas(
 
 
 async def test_a_prefix_and_a_filter_choose_what_the_model_sees() -> None:
-    async with MCPServer.in_process(build(), prefix="calc", filter=["add", "text.upper"]) as server:
+    async with MCPServer.in_process(build(), prefix="calc_", filter=["add", "text.upper"]) as server:
         assert [t.name for t in await server.list_tools()] == ["calc_add", "calc_text_upper"]
         assert (await call(await server.list_tools(), "calc_text_upper", {"text": "hi"})).content == "HI"
     readonly = MCPServer.in_process(build(), filter=lambda t: bool(t.annotations and t.annotations.read_only_hint))
