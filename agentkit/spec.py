@@ -16,12 +16,14 @@ unknown keys are errors, YAML is read with the safe loader, and every problem is
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from ._spec.mcp import MCPServerSpec
 from ._spec.source import Loc, Mark, Marks, located, read_chain, suggest
 from .errors import ConfigurationError, SpecError
 
@@ -89,14 +91,18 @@ class AgentSpec(BaseModel):
         default_factory=dict, description="Any other Messages API field, sent as is."
     )
     pacing: bool | None = Field(None, description="Pace requests from the API's rate-limit headers (default on).")
+    mcp_servers: dict[str, MCPServerSpec] = Field(
+        default_factory=dict, description="MCP servers whose tools the agent uses, by name (needs agentkit[mcp])."
+    )
 
 
 # Spec fields that are `AgentSettings` fields of the same name and shape, passed through as they are;
 # the others are resolved first (tools and output from import paths, memory from its mapping).
-_RESOLVED = {"extends", "tools", "output", "memory", "system", "system_file"}
+_RESOLVED = {"extends", "tools", "output", "memory", "system", "system_file", "mcp_servers"}
 _AGENT_FIELDS = tuple(name for name in AgentSpec.model_fields if name not in _RESOLVED)
-SPEC_ONLY = frozenset({"extends", "output", "memory"})
-"""Spec fields that are not settings: `output` is `output_type`, `memory` groups the memory settings."""
+SPEC_ONLY = frozenset({"extends", "output", "memory", "mcp_servers"})
+"""Spec fields that are not settings: `output` is `output_type`, `memory` groups the memory settings,
+`mcp_servers` become toolsets among the `tools`."""
 
 
 @dataclass
@@ -108,6 +114,7 @@ class LoadedSpec:
     marks: Marks
     tools: list[Tool] = field(default_factory=list)
     output_type: Any = None
+    mcp_servers: list[Any] = field(default_factory=list)  # agentkit.mcp.MCPServer, from `mcp_servers:`
 
     @property
     def system_file(self) -> Path | None:
@@ -121,7 +128,7 @@ class LoadedSpec:
         spec = self.spec
         kwargs: dict[str, Any] = {k: getattr(spec, k) for k in _AGENT_FIELDS if getattr(spec, k) is not None}
         kwargs["name"] = spec.name or self.path.stem
-        kwargs["tools"] = list(self.tools)
+        kwargs["tools"] = [*self.tools, *self.mcp_servers]
         if spec.system is not None:
             kwargs["system"] = spec.system
         elif self.system_file is not None:
@@ -216,10 +223,20 @@ def _explain(exc: ValidationError, marks: Marks) -> list[str]:
 
 
 def _fields_at(loc: Loc) -> list[str]:
+    """The field names of the model at `loc`, for "did you mean"; a mapping's key (the name of an
+    `mcp_servers` entry) steps into the mapping's value type."""
     model: Any = AgentSpec
-    for part in loc:
-        annotation = model.model_fields[part].annotation if part in model.model_fields else None
-        model = next((a for a in getattr(annotation, "__args__", ()) if isinstance(a, type)), None)
-        if model is None or not issubclass(model, BaseModel):
+    parts = list(loc)
+    while parts:
+        part = parts.pop(0)
+        if model is None or part not in model.model_fields:
             return []
+        annotation = model.model_fields[part].annotation
+        if typing.get_origin(annotation) is dict and parts:
+            parts.pop(0)
+            annotation = typing.get_args(annotation)[1]
+        candidates = typing.get_args(annotation) or (annotation,)
+        model = next((a for a in candidates if isinstance(a, type) and issubclass(a, BaseModel)), None)
+    if model is None:
+        return []
     return [name for name in model.model_fields if name != "extends" or not loc]

@@ -10,6 +10,7 @@ import anyio
 sys.path.insert(0, str(Path(__file__).parent))
 
 import extraction
+import mcp_demo
 import support
 import tracing
 import weather
@@ -17,7 +18,7 @@ import yaml_agent
 
 
 async def main() -> None:
-    for example in (weather, support, extraction, yaml_agent, tracing):
+    for example in (weather, support, extraction, yaml_agent, tracing, mcp_demo):
         await example.main()
 
 

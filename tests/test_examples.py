@@ -51,3 +51,6 @@ def test_the_demo_shows_the_whole_loop_offline() -> None:
     ]
     assert tree[5].split()[:2] == ["invoke_agent", "weather"]
     assert tree[5].index("invoke_agent") > tree[4].index("execute_tool")  # indented: a child
+    # The MCP server's tool, called beside a Python tool; the server ran as a subprocess.
+    assert '-> notes_search_notes({"query": "deploys"})' in out
+    assert "<- deploys: Deploys go out on Tuesdays and Thursdays, never on Fridays." in out

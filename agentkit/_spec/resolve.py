@@ -14,6 +14,7 @@ from ..tools import Tool
 from .api_rules import api_problems
 from .imports import ImportProblem, import_object
 from .json_schema import SchemaProblem, model_from_schema
+from .mcp import mcp_servers
 from .template import syntax_problems
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ def resolve(loaded: LoadedSpec) -> list[str]:
     problems += _tools(loaded)
     problems += _output(loaded)
     problems += _memory(loaded)
+    problems += mcp_servers(loaded)  # `mcp_servers:` (issue 17)
     return problems
 
 

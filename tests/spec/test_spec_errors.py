@@ -60,7 +60,8 @@ def test_unknown_fields_suggest_the_closest_one(files: Files) -> None:
         "a.yaml:4:3: memory.budjet: unknown field 'budjet'; did you mean 'budget'?",
         "a.yaml:5:1: foo: unknown field 'foo'; the fields are: extends, name, description, model, max_tokens, "
         "max_turns, system, system_file, vars, tools, output, output_mode, output_retries, memory, cache, "
-        "cache_ttl, thinking, temperature, top_p, stop_sequences, max_continuations, request_params, pacing",
+        "cache_ttl, thinking, temperature, top_p, stop_sequences, max_continuations, request_params, pacing, "
+        "mcp_servers",
     ]
 
 
