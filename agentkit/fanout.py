@@ -20,7 +20,7 @@ tool calls and saves its session as any cancelled run does, so every history sta
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -85,7 +85,7 @@ async def map_runs(
     concurrency: int | None = None,
     vars: dict[str, Any] | None = None,
     deps: Any = None,
-) -> AsyncIterator[Outcome]:
+) -> AsyncGenerator[Outcome, None]:
     """Run `agent` on every input at once; yield each `Outcome` as its run finishes.
 
     Args:

@@ -169,10 +169,10 @@ def _retry_after(ms: Any, seconds: Any, base: float) -> float | None:
 class _Level:
     """The local copy of one bucket: its level now, and how fast it refills."""
 
-    __slots__ = ("_dt", "_dx", "level", "limit", "rate", "refunded", "reserved", "stamp", "synced")
+    __slots__ = ("_dt", "_dx", "floor", "level", "limit", "rate", "refunded", "reserved", "stamp", "synced")
 
-    def __init__(self, limit: int, level: float, now: float) -> None:
-        self.limit, self.level, self.stamp = limit, level, now
+    def __init__(self, limit: int, level: float, now: float, *, floor: float = 0.0) -> None:
+        self.limit, self.level, self.stamp, self.floor = limit, level, now, floor
         self.rate: float | None = None  # per second, learned from the headers
         self.reserved = self.refunded = 0.0  # running totals, to tell what happened since a request
         self.synced = -math.inf  # admission time of the request whose headers were read last
@@ -184,10 +184,15 @@ class _Level:
         self.stamp = now
 
     def learn(self, bucket: Bucket) -> None:
-        """A refill-rate sample: `limit - remaining` tokens come back in `full_in` seconds."""
+        """A refill-rate sample: `limit - remaining` tokens come back in `full_in` seconds.
+
+        Samples are summed (older ones weighing less), so the long ones count most. A token count
+        rounded to the nearest thousand can make the deficit 0 or 1,000 for a true 500: both kinds
+        are kept, so that the rounding evens out instead of biasing the rate up.
+        """
         self.limit = bucket.limit
-        deficit = bucket.limit - bucket.remaining
-        if bucket.full_in and deficit > 0:
+        deficit = bucket.limit - bucket.remaining - self.floor  # a whole count left hides the fraction
+        if bucket.full_in:
             self._dx = self._dx * _DECAY + deficit
             self._dt = self._dt * _DECAY + bucket.full_in
             self.rate = self._dx / self._dt
@@ -236,6 +241,11 @@ class Pacer:
         self._probe_since: float | None = None
         self.limited_by = ""  # the bucket the last wait was for
 
+    @property
+    def waiting(self) -> int:
+        """How many requests are waiting for room now."""
+        return len(self._queue)
+
     def levels(self) -> dict[str, tuple[int, float, float | None]]:
         """Each bucket as the pacer sees it now: (limit, level, refill rate per second)."""
         now = self._clock()
@@ -276,25 +286,26 @@ class Pacer:
             "tokens": float(input_tokens + max_tokens),
         }
         started = self._clock()
-        if self._queue or self._delay(cost, started) > 0:
-            waiter = _Waiter()
-            self._queue.append(waiter)
-            try:
-                while True:
-                    if self._queue[0] is not waiter:
-                        await waiter.turn().wait()
-                        continue
-                    delay = self._delay(cost, self._clock())
-                    if delay <= 0:
-                        break
-                    changed = self._changed = self._changed or anyio.Event()
-                    with anyio.move_on_after(min(delay, _PROBE_WAIT)):
-                        await changed.wait()
-            finally:
-                head = self._queue[0] is waiter
-                self._queue.remove(waiter)
-                if head and self._queue:
-                    self._queue[0].turn().set()
+        if not self._queue and self._delay(cost, started) <= 0:
+            return self._reserve(cost, started), 0.0
+        waiter = _Waiter()
+        self._queue.append(waiter)
+        try:
+            while True:
+                if self._queue[0] is not waiter:
+                    await waiter.turn().wait()
+                    continue
+                delay = self._delay(cost, self._clock())
+                if delay <= 0:
+                    break
+                changed = self._changed = self._changed or anyio.Event()
+                with anyio.move_on_after(min(delay, _PROBE_WAIT)):
+                    await changed.wait()
+        finally:
+            head = self._queue[0] is waiter
+            self._queue.remove(waiter)
+            if head and self._queue:
+                self._queue[0].turn().set()
         now = self._clock()
         return self._reserve(cost, now), now - started
 
@@ -358,7 +369,8 @@ class Pacer:
         for name, bucket in buckets.items():
             level = self._levels.get(name)
             if level is None:  # first seen: take the server's word
-                level = self._levels[name] = _Level(bucket.limit, float(bucket.remaining), now)
+                floor = 0.5 if name == "requests" else 0.0  # requests left: a whole number, rounded down
+                level = self._levels[name] = _Level(bucket.limit, float(bucket.remaining), now, floor=floor)
                 level.learn(bucket)
                 level.synced = ticket.admitted
                 continue
@@ -373,8 +385,12 @@ class Pacer:
                 if name != "requests" and remaining % 1000 == 0:
                     remaining -= _ROUNDING  # possibly rounded up
                 reserved, refunded = level.reserved - seen[0], level.refunded - seen[1]
-                level.level = min(float(level.limit), remaining - reserved + refunded)
-                level.stamp, level.synced = now, ticket.admitted
+                told = min(float(level.limit), remaining - reserved + refunded)
+                level.refill(now)
+                # Bad news at once, good news by halves: a request sent earlier may have reached the
+                # server after this one, so its figure may lack a reservation the local copy holds.
+                level.level = told if told <= level.level else level.level + (told - level.level) / 2
+                level.synced = ticket.admitted
         spent = _actual(usage) if usage is not None else None
         for name, level in self._levels.items():
             if name in ticket.seen:

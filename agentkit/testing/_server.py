@@ -269,7 +269,7 @@ class MessagesServer:
         admitted = limiter.admit(request, lambda: self.cache.usage(request.body))
         if isinstance(admitted, float):
             conn.headers = limiter.rejection_headers(request)
-            message = f"Number of request tokens has exceeded your per-minute rate limit for {request.model}"
+            message = f"This request would exceed your per-minute rate limit for {request.model}; retry later"
             return await conn.send_error(429, "rate_limit_error", message, retry_after=admitted)
         conn.headers = admitted.headers
         try:
