@@ -131,7 +131,8 @@ async def test_a_wait_is_a_span_event_and_a_metric_and_the_result_says_how_long(
     waited = [r for r in results if isinstance(r, RunResult) and r.paced_seconds > 0]
     assert waited
     events = [e for s in exporter.get_finished_spans() for e in s.events if e.name == "agentkit.pacing.wait"]
-    assert events and {e.attributes["agentkit.pacing.limited_by"] for e in events} == {"requests"}  # type: ignore[index]
+    assert events
+    assert {e.attributes["agentkit.pacing.limited_by"] for e in events} == {"requests"}
     assert sum(e.attributes["agentkit.pacing.seconds"] for e in events) == pytest.approx(  # type: ignore[index, misc]
         sum(r.paced_seconds for r in waited)
     )
@@ -144,5 +145,6 @@ async def test_a_wait_is_a_span_event_and_a_metric_and_the_result_says_how_long(
         if m.name == "agentkit.pacing.wait.duration"
         for p in m.data.data_points
     ]
-    assert points and points[0].attributes == {"gen_ai.request.model": MODEL}
+    assert points
+    assert points[0].attributes == {"gen_ai.request.model": MODEL}
     assert sum(p.sum for p in points) == pytest.approx(sum(r.paced_seconds for r in waited))  # type: ignore[attr-defined]

@@ -28,7 +28,8 @@ def test_every_response_carries_the_headers_and_a_reset_in_rfc_3339() -> None:
         for name, limit in (("requests", 50), ("input-tokens", 30_000), ("output-tokens", 8_000), ("tokens", 8_000)):
             assert headers[f"anthropic-ratelimit-{name}-limit"] == str(limit)
             reset = datetime.fromisoformat(headers[f"anthropic-ratelimit-{name}-reset"])
-            assert reset.tzinfo is not None and 0 < reset.timestamp() - time.time() <= 60
+            assert reset.tzinfo is not None
+            assert 0 < reset.timestamp() - time.time() <= 60
         assert int(headers["anthropic-ratelimit-input-tokens-remaining"]) % 1000 == 0  # rounded, as the API does
     assert remaining(raw, "requests") == 49
     assert remaining(raw, "output-tokens") == 7_000  # max_tokens reserved until the end
@@ -49,7 +50,8 @@ def test_past_a_limit_the_answer_is_a_429_with_retry_after_and_the_headers() -> 
     assert 14 <= float(headers["retry-after-ms"]) / 1000 <= 15  # one request refills in 15 s
     assert headers["retry-after"] == "15"
     assert headers["anthropic-ratelimit-requests-remaining"] == "0"
-    assert server.rate_limiter is not None and server.rate_limiter.rejected == 1
+    assert server.rate_limiter is not None
+    assert server.rate_limiter.rejected == 1
     assert remaining(other, "requests") == 1  # each model has its own buckets
 
 
@@ -72,7 +74,8 @@ def test_input_tokens_count_cache_writes_but_not_cache_reads() -> None:
         first = client.messages.with_raw_response.create(**ASK, system=system, max_tokens=10)
         second = client.messages.with_raw_response.create(**ASK, system=system, max_tokens=10)
     written, read = first.parse().usage, second.parse().usage
-    assert written.cache_creation_input_tokens and read.cache_read_input_tokens
+    assert written.cache_creation_input_tokens
+    assert read.cache_read_input_tokens
     charged_first = 100_000 - remaining(first, "input-tokens")
     charged_second = remaining(first, "input-tokens") - remaining(second, "input-tokens")
     assert charged_first == pytest.approx(written.input_tokens + written.cache_creation_input_tokens, abs=2)
