@@ -25,6 +25,8 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import anyio
+
 from .errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -121,8 +123,9 @@ async def map_runs(
             yield await finished.get()
     finally:
         for task in workers:
-            task.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+            task.cancel()  # once: a run answers its tool calls and saves its session, shielded
+        with anyio.CancelScope(shield=True):  # wait for that even while this task is cancelled
+            await asyncio.wait(workers)
 
 
 async def map_in_order(

@@ -69,7 +69,7 @@ BUCKETS = ("requests", "tokens", "input-tokens", "output-tokens")
 
 _MARGIN = 0.02  # of a bucket's limit kept free, for what the client cannot see (rounding, races)
 _ROUNDING = 500  # token counts come rounded to the nearest thousand
-_DECAY = 0.8  # weight of older refill-rate samples
+_SAMPLES = 32  # refill-rate samples kept per bucket
 _PROBE_WAIT = 30.0  # seconds others wait for the first response from a new server before trying
 _MAX_RATE_LIMITED = 8  # 429s retried per request (through the pacer), unless max_retries is 0
 _RETRY_DELAY, _MAX_RETRY_DELAY = 0.5, 8.0  # the SDK's own backoff, for what it would have retried
@@ -84,11 +84,15 @@ class Bucket:
 
     `full_in` is the seconds until it is full again, measured on the server's clock (its `date`
     header) when it sent one; 0 when the reset is now or past; None when the header is missing.
+    `reset_at` is the reset as a Unix time on the local clock (shifted by the `date` header when
+    the clocks differ by more than 2 s), and `precision` the reset's resolution in seconds.
     """
 
     limit: int
     remaining: int
     full_in: float | None
+    reset_at: float | None = field(default=None, compare=False)
+    precision: float = field(default=0.0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -111,19 +115,24 @@ def parse_headers(headers: Any, *, now: float | None = None) -> RateLimitHeaders
     if headers is None:
         return RateLimitHeaders()
     get = headers.get
-    base = _http_date(get("date"))
-    base = (time.time() if now is None else now) if base is None else base
+    local = time.time() if now is None else now
+    date = _http_date(get("date"))  # the server's clock, which the resets are on
+    base = local if date is None else date
+    skew = 0.0 if date is None or abs(date - local) <= 2.0 else date - local
     buckets: dict[str, Bucket] = {}
     for name in BUCKETS:
         prefix = f"anthropic-ratelimit-{name}-"
         limit, remaining = _number(get(prefix + "limit")), _number(get(prefix + "remaining"))
         if limit is None or remaining is None or limit <= 0:
             continue
-        reset = _rfc3339(get(prefix + "reset"))
+        text = get(prefix + "reset")
+        reset = _rfc3339(text)
         full_in = None if reset is None else max(0.0, reset - base)
         if full_in == 0.0:
             remaining = limit  # the reset is past: the bucket has refilled
-        buckets[name] = Bucket(int(limit), int(min(max(remaining, 0), limit)), full_in)
+        precision = 0.001 if isinstance(text, str) and "." in text else 1.0
+        reset_at = None if reset is None else reset - skew
+        buckets[name] = Bucket(int(limit), int(min(max(remaining, 0), limit)), full_in, reset_at, precision)
     return RateLimitHeaders(buckets, _retry_after(get("retry-after-ms"), get("retry-after"), base))
 
 
@@ -169,33 +178,38 @@ def _retry_after(ms: Any, seconds: Any, base: float) -> float | None:
 class _Level:
     """The local copy of one bucket: its level now, and how fast it refills."""
 
-    __slots__ = ("_dt", "_dx", "floor", "level", "limit", "rate", "refunded", "reserved", "stamp", "synced")
+    __slots__ = ("level", "limit", "name", "rate", "refunded", "reserved", "samples", "stamp", "synced")
 
-    def __init__(self, limit: int, level: float, now: float, *, floor: float = 0.0) -> None:
-        self.limit, self.level, self.stamp, self.floor = limit, level, now, floor
+    def __init__(self, name: str, limit: int, level: float, now: float) -> None:
+        self.name, self.limit, self.level, self.stamp = name, limit, level, now
         self.rate: float | None = None  # per second, learned from the headers
         self.reserved = self.refunded = 0.0  # running totals, to tell what happened since a request
         self.synced = -math.inf  # admission time of the request whose headers were read last
-        self._dx = self._dt = 0.0
+        self.samples: deque[float] = deque(maxlen=_SAMPLES)
 
     def refill(self, now: float) -> None:
         if self.rate is not None and now > self.stamp:
             self.level = min(float(self.limit), self.level + self.rate * (now - self.stamp))
         self.stamp = now
 
-    def learn(self, bucket: Bucket) -> None:
-        """A refill-rate sample: `limit - remaining` tokens come back in `full_in` seconds.
+    def learn(self, bucket: Bucket, sent: float) -> None:
+        """A refill-rate sample: at least `limit - remaining` came back by the reset.
 
-        Samples are summed (older ones weighing less), so the long ones count most. A token count
-        rounded to the nearest thousand can make the deficit 0 or 1,000 for a true 500: both kinds
-        are kept, so that the rounding evens out instead of biasing the rate up.
+        The server took its figures somewhere between `sent` (the Unix time the request left) and
+        the response's arrival, so `deficit / (reset - sent)` is a lower bound of the rate, taking
+        the deficit at its least (a count rounded down, or to the nearest thousand) and the reset at
+        its latest (its resolution). Each sample is a lower bound; the largest of the recent ones
+        is the rate: the one whose figures were taken soonest after sending.
         """
         self.limit = bucket.limit
-        deficit = bucket.limit - bucket.remaining - self.floor  # a whole count left hides the fraction
-        if bucket.full_in:
-            self._dx = self._dx * _DECAY + deficit
-            self._dt = self._dt * _DECAY + bucket.full_in
-            self.rate = self._dx / self._dt
+        if bucket.reset_at is None:
+            return
+        rounding = 1.0 if self.name == "requests" else (_ROUNDING if bucket.remaining % 1000 == 0 else 1.0)
+        deficit = bucket.limit - bucket.remaining - rounding
+        span = bucket.reset_at + bucket.precision - sent
+        if deficit > 0 and span > 0:
+            self.samples.append(deficit / span)
+            self.rate = max(self.samples)
 
     def wait(self, cost: float, now: float, in_flight: int) -> float:
         """Seconds until `cost` fits with the margin kept free (inf: until a response teaches more)."""
@@ -213,6 +227,7 @@ class _Ticket:
     """One admitted request: what it reserved, and each bucket's running totals just after."""
 
     admitted: float
+    wall: float  # the same moment as a Unix time, for the resets
     cost: dict[str, float]
     seen: dict[str, tuple[float, float]]  # bucket -> (reserved, refunded) totals at admission
     probe: bool = False
@@ -335,7 +350,7 @@ class Pacer:
         if probe:
             self._probe_since = now
         self._in_flight += 1
-        return _Ticket(now, cost, seen, probe=probe)
+        return _Ticket(now, time.time(), cost, seen, probe=probe)
 
     def record(self, ticket: _Ticket, headers: Any, usage: Any) -> None:
         """The response to `ticket` arrived: read its headers, settle to its `usage` (an SDK `Usage`)."""
@@ -369,23 +384,19 @@ class Pacer:
         for name, bucket in buckets.items():
             level = self._levels.get(name)
             if level is None:  # first seen: take the server's word
-                floor = 0.5 if name == "requests" else 0.0  # requests left: a whole number, rounded down
-                level = self._levels[name] = _Level(bucket.limit, float(bucket.remaining), now, floor=floor)
-                level.learn(bucket)
+                level = self._levels[name] = _Level(name, bucket.limit, _remaining(name, bucket), now)
+                level.learn(bucket, ticket.wall)
                 level.synced = ticket.admitted
                 continue
-            level.learn(bucket)
+            level.learn(bucket, ticket.wall)
             seen = ticket.seen.get(name)
             if seen is not None and ticket.admitted >= level.synced:
                 # What was left when the server admitted this request, minus what was reserved
                 # since, plus what was given back since. The refill since is left out: when the
                 # server took its figure is not known, and leaving it out errs on the safe side by
                 # one request's time of refill, which holds the bucket that much fuller, no slower.
-                remaining = bucket.remaining
-                if name != "requests" and remaining % 1000 == 0:
-                    remaining -= _ROUNDING  # possibly rounded up
                 reserved, refunded = level.reserved - seen[0], level.refunded - seen[1]
-                told = min(float(level.limit), remaining - reserved + refunded)
+                told = min(float(level.limit), _remaining(name, bucket) - reserved + refunded)
                 level.refill(now)
                 # Bad news at once, good news by halves: a request sent earlier may have reached the
                 # server after this one, so its figure may lack a reservation the local copy holds.
@@ -406,6 +417,13 @@ class Pacer:
     def hold(self, seconds: float) -> None:
         """Hold every request back for `seconds` (what a 429's `retry-after` does)."""
         self._hold = max(self._hold, self._clock() + seconds)
+
+
+def _remaining(name: str, bucket: Bucket) -> float:
+    """What a bucket surely has left: token counts that may have been rounded up are taken 500 lower."""
+    if name != "requests" and bucket.remaining % 1000 == 0:
+        return float(bucket.remaining - _ROUNDING)
+    return float(bucket.remaining)
 
 
 def _given_back(name: str, ticket: _Ticket, level: _Level, spent: dict[str, float] | None, *, rejected: bool) -> float:

@@ -80,9 +80,10 @@ async def test_a_burst_that_would_overdraw_a_bucket_waits_for_room_instead_of_ge
 
 async def test_a_run_waiting_for_room_cancels_at_once_and_leaves_nothing_reserved(tmp_path: Path) -> None:
     store = SQLiteSessionStore(tmp_path / "s.sqlite3")
-    with MessagesServer(answer, rate_limits=RateLimits(requests_per_minute=1, minute=60.0)) as server:
+    with MessagesServer(answer, rate_limits=RateLimits(requests_per_minute=3, minute=60.0)) as server:
         agent = agent_for(server, session_store=store)
-        await agent.run("the one request this minute")
+        for n in range(3):
+            await agent.run(f"request {n} of the 3 this minute")
         pacer = pacing.pacer_for(agent.client, MODEL)
         before = pacer.levels()["requests"][1]
         with anyio.fail_after(5):
@@ -93,7 +94,7 @@ async def test_a_run_waiting_for_room_cancels_at_once_and_leaves_nothing_reserve
                 group.cancel_scope.cancel()
         assert pacer.waiting == 0
         assert pacer.levels()["requests"][1] == pytest.approx(before, abs=0.05)  # only the refill since
-        assert len(server.requests) == 1  # the waiting run sent nothing
+        assert len(server.requests) == 3  # the waiting run sent nothing
     saved = await store.load("waiting")
     assert [m["role"] for m in saved] == ["user"]
     assert validate({"model": MODEL, "max_tokens": 5, "messages": saved}) is None
