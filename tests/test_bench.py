@@ -54,3 +54,16 @@ def test_cost_compares_caching_with_the_peers() -> None:
     assert "| agentkit, defaults | 4 |" in table
     if HAVE_PYDANTIC_AI:
         assert "| pydantic-ai, default (no cache settings) | 4 |" in table
+
+
+def test_pacing_runs_every_contender_against_a_rate_limited_server() -> None:
+    command = [sys.executable, "-m", "bench.pacing", "--quick", "--runs", "20"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and "of 20 |" in line]
+    assert [row.split(" | ")[0] for row in rows] == [
+        "| agentkit, paced",
+        "| raw SDK loop, gather + semaphore of 50",
+        "| agentkit, unpaced",
+    ]
+    assert rows[0].split(" | ")[1].startswith("0 (")  # paced: no 429

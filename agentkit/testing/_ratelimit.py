@@ -96,7 +96,8 @@ class Admission:
 class RateLimiter:
     """The buckets of every model, per `RateLimits` (one for all models, or by model-id prefix).
 
-    `admitted` and `rejected` count requests let through and answered 429.
+    `admitted` and `rejected` count requests let through and answered 429; `charged` sums what
+    admitted requests took from each bucket (output as produced).
     """
 
     def __init__(
@@ -108,6 +109,7 @@ class RateLimiter:
     ) -> None:
         self.limits = limits
         self.admitted = self.rejected = 0
+        self.charged = {"requests": 0.0, "input-tokens": 0.0, "output-tokens": 0.0}
         self._clock, self._wall = clock, wall
         self._buckets: dict[str, dict[str, _Bucket]] = {}
         self._open: dict[int, Admission] = {}  # id(request) -> its admission, until rendered
@@ -162,6 +164,8 @@ class RateLimiter:
         for name, bucket in buckets.items():
             bucket.level -= min(costs[name], float(bucket.limit))
         self.admitted += 1
+        self.charged["requests"] += 1
+        self.charged["input-tokens"] += costs["input-tokens"]
         admission = Admission(model, usage, min(max_tokens, self._limit(buckets, "output-tokens")), {})
         admission.headers = self.headers(model)
         self._open[id(request)] = admission
@@ -177,6 +181,7 @@ class RateLimiter:
         if admission is None:
             return None
         admission.produced = produced
+        self.charged["output-tokens"] += produced
         return admission.inputs
 
     def settle(self, request: Request) -> None:
