@@ -101,10 +101,8 @@ async def agentkit_runs(url: str, runs: int, *, paced: bool) -> int:
     from agentkit.fanout import map_runs
 
     async with anthropic.AsyncAnthropic(base_url=url, api_key=API_KEY, max_retries=2) as client:
-        agent = Agent(
-            model=MODEL, system=SYSTEM, tools=[get_weather, convert_currency], max_tokens=MAX_TOKENS, client=client
-        )
-        agent.pacing = paced  # type: ignore[attr-defined]  # the agent setting (issue 20)
+        tools = [get_weather, convert_currency]
+        agent = Agent(model=MODEL, system=SYSTEM, tools=tools, max_tokens=MAX_TOKENS, client=client, pacing=paced)
         completed = 0
         async for outcome in map_runs(agent, [PROMPT] * runs, concurrency=None if paced else 50):
             completed += outcome.ok and outcome.result is not None and outcome.result.output == FINAL
@@ -181,14 +179,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, help="runs per contender (1,000)")
     parser.add_argument("--rpm", type=int, default=400, help="requests per minute (400)")
     parser.add_argument("--itpm", type=int, default=200_000, help="input tokens per minute (200,000)")
-    parser.add_argument("--minute", type=float, help="seconds a minute lasts (6)")
+    parser.add_argument("--minute", type=float, help="seconds a minute lasts (10)")
     parser.add_argument("--latency", type=float, default=0.05, help="server latency per model call (0.05 s)")
     parser.add_argument("--contenders", help=f"comma-separated, from: {'; '.join(CONTENDERS)} (all)")
     parser.add_argument("--quick", action="store_true", help="100 runs, 100 requests a 1-second minute")
     parser.add_argument("--serve", help=argparse.SUPPRESS)  # the server subprocess: rpm,itpm,minute,latency
     args = parser.parse_args(argv)
     args.runs = args.runs or (100 if args.quick else 1000)
-    args.minute = args.minute or (1.0 if args.quick else 6.0)
+    args.minute = args.minute or (1.0 if args.quick else 10.0)
     if args.quick:
         args.rpm, args.itpm = 100, 50_000
     return args

@@ -98,8 +98,10 @@ class Pacer:
         self._queue: deque[_Waiter] = deque()
         self._changed: anyio.Event | None = None
         self._in_flight = 0
+        self._open: deque[_Ticket] = deque()  # requests in flight, oldest first (done ones dropped lazily)
         self._probe_since: float | None = None
         self.limited_by = ""  # the bucket the last wait was for
+        self.input_scale = 1.0  # actual input tokens over the estimates: raised at once, lowered slowly
 
     @property
     def waiting(self) -> int:
@@ -139,15 +141,15 @@ class Pacer:
 
     async def acquire(self, input_tokens: int, max_tokens: int) -> tuple[_Ticket, float]:
         """Wait (first in, first out) until the request fits, then reserve it. Returns the seconds waited."""
-        cost = {
-            "requests": 1.0,
-            "input-tokens": float(input_tokens),
-            "output-tokens": float(max_tokens),
-            "tokens": float(input_tokens + max_tokens),
-        }
+
+        def cost() -> dict[str, float]:  # at the current input scale, which a response may raise
+            scaled = float(math.ceil(input_tokens * self.input_scale))
+            output = float(max_tokens)
+            return {"requests": 1.0, "input-tokens": scaled, "output-tokens": output, "tokens": scaled + output}
+
         started = self._clock()
-        if not self._queue and self._delay(cost, started) <= 0:
-            return self._reserve(cost, started), 0.0
+        if not self._queue and self._delay(cost(), started) <= 0:
+            return self._reserve(cost(), started), 0.0
         waiter = _Waiter()
         self._queue.append(waiter)
         try:
@@ -155,7 +157,7 @@ class Pacer:
                 if self._queue[0] is not waiter:
                     await waiter.turn().wait()
                     continue
-                delay = self._delay(cost, self._clock())
+                delay = self._delay(cost(), self._clock())
                 if delay <= 0:
                     break
                 changed = self._changed = self._changed or anyio.Event()
@@ -167,7 +169,7 @@ class Pacer:
             if head and self._queue:
                 self._queue[0].turn().set()
         now = self._clock()
-        return self._reserve(cost, now), now - started
+        return self._reserve(cost(), now), now - started
 
     def _delay(self, cost: dict[str, float], now: float) -> float:
         if self.paces is False:
@@ -195,7 +197,8 @@ class Pacer:
         if probe:
             self._probe_since = now
         self._in_flight += 1
-        return _Ticket(now, time.time(), cost, seen, probe=probe)
+        self._open.append(ticket := _Ticket(now, time.time(), cost, seen, probe=probe))
+        return ticket
 
     def record(self, ticket: _Ticket, headers: Any, usage: Any) -> None:
         """The response to `ticket` arrived: read its headers, settle to its `usage` (an SDK `Usage`)."""
@@ -211,6 +214,9 @@ class Pacer:
             return
         ticket.done = True
         self._in_flight -= 1
+        while self._open and self._open[0].done:
+            self._open.popleft()
+        oldest = not self._open or self._open[0].admitted >= ticket.admitted  # nothing sent earlier is out
         now = self._clock()
         if ticket.probe:
             self._probe_since = None
@@ -243,11 +249,14 @@ class Pacer:
                 reserved, refunded = level.reserved - seen[0], level.refunded - seen[1]
                 told = min(float(level.limit), _remaining(name, bucket) - reserved + refunded)
                 level.refill(now)
-                # Bad news at once, good news by halves: a request sent earlier may have reached the
-                # server after this one, so its figure may lack a reservation the local copy holds.
-                level.level = told if told <= level.level else level.level + (told - level.level) / 2
-                level.synced = ticket.admitted
+                # Bad news at once; good news only from the oldest request in flight: one sent earlier
+                # may have reached the server after this one, and its figure would then lack it.
+                if told <= level.level or oldest:
+                    level.level, level.synced = told, ticket.admitted
         spent = _actual(usage) if usage is not None else None
+        if spent is not None and ticket.cost["input-tokens"] > 0:
+            ratio = self.input_scale * spent["input-tokens"] / ticket.cost["input-tokens"]
+            self.input_scale = ratio if ratio > self.input_scale else 0.95 * self.input_scale + 0.05 * ratio
         for name, level in self._levels.items():
             if name in ticket.seen:
                 back = _given_back(name, ticket, level, spent, rejected=rejected)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from agentkit import Agent, APIError, ConfigurationError, RunResult, pacing
@@ -130,7 +131,9 @@ async def test_cancelling_stops_every_run_and_every_saved_history_stays_valid(tm
         saved = await store.load(f"s{i}")
         assert [m["role"] for m in saved] == ["user", "assistant", "user"]
         assert saved[-1]["content"][0]["is_error"] is True
-        assert validate({"model": MODEL, "max_tokens": 5, "messages": [*saved, {"role": "user", "content": "go"}]}) is None
+        assert (
+            validate({"model": MODEL, "max_tokens": 5, "messages": [*saved, {"role": "user", "content": "go"}]}) is None
+        )
 
 
 async def test_runs_of_different_agents_share_one_client_and_its_pacer() -> None:
@@ -161,7 +164,7 @@ async def test_concurrency_caps_the_runs_in_progress() -> None:
         nonlocal running, peak
         running += 1
         peak = max(peak, running)
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         running -= 1
         return "done"
 
@@ -181,5 +184,7 @@ async def test_bad_arguments_name_the_fix() -> None:
     agent = Agent(model=MODEL)
     with pytest.raises(ConfigurationError, match="concurrency=0"):
         await anext(map_runs(agent, ["x"], concurrency=0))
-    with pytest.raises(ConfigurationError, match=r"input #0 names no agent; pass an agent, or Job\(prompt, agent=...\)"):
+    with pytest.raises(
+        ConfigurationError, match=r"input #0 names no agent; pass an agent, or Job\(prompt, agent=...\)"
+    ):
         await anext(map_runs(None, ["x"]))

@@ -29,9 +29,7 @@ def answer(request: Request) -> Reply:
 
 
 def agent_for(server: MessagesServer, *, paced: bool = True, **kwargs: Any) -> Agent:
-    agent = Agent(model=MODEL, system=SYSTEM, client=server.client(**kwargs.pop("client", {})), **kwargs)
-    agent.pacing = paced  # type: ignore[attr-defined]  # the setting the lead adds to AgentSettings
-    return agent
+    return Agent(model=MODEL, system=SYSTEM, client=server.client(**kwargs.pop("client", {})), pacing=paced, **kwargs)
 
 
 async def burst(agent: Agent, n: int) -> list[RunResult[Any] | BaseException]:
