@@ -147,3 +147,28 @@ async def test_a_wait_is_a_span_event_and_a_metric_and_the_result_says_how_long(
     assert points
     assert points[0].attributes == {"gen_ai.request.model": MODEL}
     assert sum(p.sum for p in points) == pytest.approx(sum(r.paced_seconds for r in waited))  # type: ignore[attr-defined]
+
+
+async def test_streamed_runs_are_paced_from_the_stream_headers_too() -> None:
+    with MessagesServer(answer, rate_limits=RateLimits(requests_per_minute=5, minute=1.0)) as server:
+        agent = agent_for(server)
+
+        async def streamed(i: int) -> str:
+            async with agent.stream(f"question {i}") as run:
+                async for _ in run:
+                    pass
+            assert run.result is not None
+            return str(run.result.output)
+
+        outputs: list[str] = []
+        async with anyio.create_task_group() as group:
+            for i in range(12):
+                group.start_soon(lambda i=i: _append(outputs, streamed(i)))
+    assert server.rate_limiter is not None
+    assert server.rate_limiter.rejected == 0
+    assert sorted(outputs) == sorted(f"Answer to question {i}." for i in range(12))
+    assert pacing.pacer_for(agent.client, MODEL).paces is True
+
+
+async def _append(into: list[str], value: Any) -> None:
+    into.append(await value)
