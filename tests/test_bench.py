@@ -64,3 +64,16 @@ def test_sessions_measures_the_bytes_each_store_layout_writes() -> None:
     assert [row[3] for row in rows] == ["schema 0", "schema 1"]
     assert rows[0][2] == rows[1][2]  # the same saves replayed into each
     assert int(rows[0][2]) > 5  # at least one per turn
+
+
+def test_pacing_runs_every_contender_against_a_rate_limited_server() -> None:
+    command = [sys.executable, "-m", "bench.pacing", "--quick", "--runs", "20"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and "of 20 |" in line]
+    assert [row.split(" | ")[0] for row in rows] == [
+        "| agentkit, paced",
+        "| raw SDK loop, gather + semaphore of 50",
+        "| agentkit, unpaced",
+    ]
+    assert rows[0].split(" | ")[1].startswith("0 (")  # paced: no 429

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from anthropic.types import Message, MessageParam
 
     from ..hooks import ModelCallHook
+    from ..pacing import RunPacing
     from ..telemetry import RunTelemetry
 
 Guard = Callable[[dict[str, Any], Usage], Awaitable[dict[str, Any]]]
@@ -67,6 +68,7 @@ async def complete(
     turn: int,
     guard: Guard | None = None,
     hook: ModelCallHook | None = None,
+    pacing: RunPacing | None = None,
 ) -> AsyncGenerator[ModelCallStarted | StreamDelta | Retrying | Answer, None]:
     """Call the model until its turn is whole; yield stream deltas, then one `Answer`."""
     usage = Usage()
@@ -93,7 +95,9 @@ async def complete(
                 )
         yield ModelCallStarted(turn, continuations)
         try:
-            async with aclosing(request(client, sent, stream=stream, tel=tel, turn=turn, hook=hook)) as items:
+            async with aclosing(
+                request(client, sent, stream=stream, tel=tel, turn=turn, hook=hook, pacing=pacing)
+            ) as items:
                 async for item in items:
                     if isinstance(item, TextDelta):
                         if shown := held.feed(echo.feed(item.text)):

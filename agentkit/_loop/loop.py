@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from ..errors import ContextWindowExceeded, MaxTurnsExceeded, Refused, RunError
+from ..pacing import RunPacing
 from ..result import RunEvent, RunFinished, RunResult, ToolCallFinished, ToolCallReady, TurnFinished
 from ..tools import ToolResult
 from . import prepare as _prepare
@@ -107,6 +108,12 @@ async def _turns(state: RunState, tel: RunTelemetry) -> AsyncGenerator[RunEvent,
     settings = state.settings
     strategy = run.agent.memory_strategy
     hook = run.hooks.model_call if run.hooks is not None else None
+    pacing = RunPacing(  # pacing (issue 20): every request of the run waits for room in the rate limits
+        enabled=settings.pacing,
+        estimate=state.counter.estimate,
+        span=tel.span,
+        meter_provider=tel.settings.meter_provider,
+    )
     for turn in range(1, settings.max_turns + 1):
         state.turn = turn
         if run.agent.toolsets:
@@ -125,6 +132,7 @@ async def _turns(state: RunState, tel: RunTelemetry) -> AsyncGenerator[RunEvent,
                 turn=turn,
                 guard=guard,
                 hook=hook,
+                pacing=pacing,  # pacing (issue 20)
             )
             async with aclosing(items):
                 async for item in items:
@@ -136,6 +144,7 @@ async def _turns(state: RunState, tel: RunTelemetry) -> AsyncGenerator[RunEvent,
             _with_history(exc, state)
             raise
         assert answer is not None
+        state.paced_seconds = pacing.seconds  # pacing (issue 20)
         state.usage.add(answer.usage)
         response = answer.response
         state.counter.observe(prepared.params, answer.first_usage or response.usage, answer.message)

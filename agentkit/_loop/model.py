@@ -21,6 +21,7 @@ import anyio
 import httpx2
 
 from ..errors import APIError
+from ..pacing import RunPacing
 from ..result import Retrying, StreamDelta, TextDelta, ThinkingDelta, ToolCallStarted
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ def request(
     tel: RunTelemetry,
     turn: int,
     hook: ModelCallHook | None = None,
+    pacing: RunPacing | None = None,
 ) -> AsyncGenerator[StreamDelta | Retrying | Message, None]:
     """Send one request (through `hook` when there is one); the last item is the `Message`.
 
@@ -52,8 +54,8 @@ def request(
     from the `Message` it returned without calling `send()` (a replayed step, a batch result).
     """
     if hook is None:
-        return _request(client, params, stream=stream, tel=tel, turn=turn)
-    return _hooked(client, params, stream=stream, tel=tel, turn=turn, hook=hook)
+        return _request(client, params, stream=stream, tel=tel, turn=turn, pacing=pacing)
+    return _hooked(client, params, stream=stream, tel=tel, turn=turn, hook=hook, pacing=pacing)
 
 
 async def _hooked(
@@ -64,13 +66,14 @@ async def _hooked(
     tel: RunTelemetry,
     turn: int,
     hook: ModelCallHook,
+    pacing: RunPacing | None,
 ) -> AsyncGenerator[StreamDelta | Retrying | Message, None]:
     buffered: list[StreamDelta | Retrying] = []
 
     async def send() -> Message:
         buffered.clear()
         message: Message | None = None
-        async for item in _request(client, params, stream=stream, tel=tel, turn=turn):
+        async for item in _request(client, params, stream=stream, tel=tel, turn=turn, pacing=pacing):
             if isinstance(item, _DELTAS):
                 buffered.append(item)
             else:
@@ -103,7 +106,13 @@ _NON_STREAMING_MAX_TOKENS = 21_333
 
 
 async def _request(
-    client: anthropic.AsyncAnthropic, params: dict[str, Any], *, stream: bool, tel: RunTelemetry, turn: int
+    client: anthropic.AsyncAnthropic,
+    params: dict[str, Any],
+    *,
+    stream: bool,
+    tel: RunTelemetry,
+    turn: int,
+    pacing: RunPacing | None = None,
 ) -> AsyncGenerator[StreamDelta | Retrying | Message, None]:
     """Send one request; when streaming, yield deltas as they arrive. The last item is the `Message`.
 
@@ -112,51 +121,65 @@ async def _request(
     connection, or an `event: error` such as `overloaded_error`). Those are retried here as a
     whole, as often as the client's `max_retries`; a `Retrying` event tells a stream consumer to
     drop what it showed of the broken attempt.
+
+    Every attempt waits for room in the rate limits first (`agentkit.pacing`); once the server is
+    known to send rate-limit headers, attempts go with the SDK's retries off and a 429 is retried
+    here, after its `retry-after`, through the pacer.
     """
     beta = "betas" in params  # server-side memory (compaction, context editing) is a beta API
-    api: Any = client.beta.messages if beta else client.messages
     kwargs, extra_body = _split_params(params, beta=beta)
     if extra_body:
         kwargs["extra_body"] = {**kwargs.get("extra_body", {}), **extra_body}
     streamed = stream or params["max_tokens"] > _NON_STREAMING_MAX_TOKENS
     attempt = 0
+    paced = (pacing or _UNPACED).request(client, params)  # pacing (issue 20)
     while True:
         try:
-            with tel.model_call(params, turn=turn, stream=streamed) as call:
-                headers = {**kwargs.get("extra_headers", {}), **call.trace_headers()}
-                if not streamed:
-                    with call.activated():
-                        raw = await api.with_raw_response.create(**kwargs, extra_headers=headers)
-                    message = _whole(await raw.parse())
-                    call.response(message, retries=raw.retries_taken)
-                else:
-                    async with _opened(api.stream(**kwargs, extra_headers=headers), call) as events:
-                        open_blocks, stopped = 0, False
-                        async for event in events:
-                            call.first_chunk()
-                            kind = event.type
-                            if kind == "content_block_start":
-                                open_blocks += 1
-                            elif kind == "content_block_stop":
-                                open_blocks -= 1
-                            elif kind == "message_stop":
-                                stopped = True
-                            delta = _delta(event) if stream else None
-                            if delta is not None:
-                                yield delta
-                        if not stopped or open_blocks:
-                            raise _BrokenResponse("the stream ended before message_stop")
-                        message = _whole(await events.get_final_message())
-                    call.response(message, request_id=events.response.headers.get("request-id"))
+            async with paced.attempt() as slot:  # pacing (issue 20): waits for room, then reserves it
+                api: Any = slot.client.beta.messages if beta else slot.client.messages
+                with tel.model_call(params, turn=turn, stream=streamed) as call:
+                    headers = {**kwargs.get("extra_headers", {}), **call.trace_headers()}
+                    if not streamed:
+                        with call.activated():
+                            raw = await api.with_raw_response.create(**kwargs, extra_headers=headers)
+                        message = _whole(await raw.parse())
+                        slot.record(raw.headers, message.usage)  # pacing (issue 20)
+                        call.response(message, retries=raw.retries_taken + paced.retries)
+                    else:
+                        async with _opened(api.stream(**kwargs, extra_headers=headers), call) as events:
+                            open_blocks, stopped = 0, False
+                            async for event in events:
+                                call.first_chunk()
+                                kind = event.type
+                                if kind == "content_block_start":
+                                    open_blocks += 1
+                                elif kind == "content_block_stop":
+                                    open_blocks -= 1
+                                elif kind == "message_stop":
+                                    stopped = True
+                                delta = _delta(event) if stream else None
+                                if delta is not None:
+                                    yield delta
+                            if not stopped or open_blocks:
+                                raise _BrokenResponse("the stream ended before message_stop")
+                            message = _whole(await events.get_final_message())
+                        slot.record(events.response.headers, message.usage)  # pacing (issue 20)
+                        call.response(message, request_id=events.response.headers.get("request-id"))
             yield message
             return
         except (anthropic.APIStatusError, anthropic.APIConnectionError, httpx2.TransportError, _BrokenResponse) as exc:
+            if (delay := paced.retry_delay(exc)) is not None:  # pacing (issue 20): SDK retries were off
+                await anyio.sleep(delay)
+                continue
             if not _broken_stream(exc) or attempt >= client.max_retries:
                 raise _api_error(exc) from exc
             attempt += 1
             tel.emit("warning", "stream_broken_retrying", turn=turn, attempt=attempt, error=str(exc))
             yield Retrying(f"the response stream broke ({type(exc).__name__}); retrying the request")
             await anyio.sleep(min(0.5 * 2 ** (attempt - 1), 8.0) * (0.75 + random.random() / 4))
+
+
+_UNPACED = RunPacing(enabled=False)  # pacing (issue 20): requests sent outside a run's pacing
 
 
 @asynccontextmanager

@@ -18,6 +18,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from agentkit.testing._ratelimit import RateLimits
     from agentkit.testing._script import (
         Fault,
         Handler,
@@ -36,6 +37,7 @@ __all__ = [
     "Fault",
     "Handler",
     "MessagesServer",
+    "RateLimits",
     "Reply",
     "Request",
     "estimate_tokens",
@@ -51,6 +53,7 @@ _EXPORTS = {
     "Fault": "_script",
     "Handler": "_script",
     "MessagesServer": "_server",
+    "RateLimits": "_ratelimit",
     "Reply": "_script",
     "Request": "_script",
     "estimate_tokens": "_tokens",

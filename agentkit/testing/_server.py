@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
+from agentkit.testing._ratelimit import RateLimiter, RateLimits
 from agentkit.testing._script import Fault, Handler, Reply, Request, model_info, render_message, stream_events
 from agentkit.testing._tokens import PromptCache, estimate_tokens, output_tokens
 from agentkit.testing._validate import validate
@@ -59,6 +60,8 @@ class MessagesServer:
     assistant message on the models that refuse it (`agentkit._models`), True accepts it on
     every model, False refuses it on every model. Model ids may be first-party, Bedrock or Vertex AI
     ids (`anthropic.claude-opus-4-7-v1:0`, `claude-opus-4-7@20251001`); every table sees the same.
+    `rate_limits` enforces per-model limits with the API's headers and 429s
+    (`agentkit.testing._ratelimit`); `rate_limiter` holds them.
     """
 
     def __init__(
@@ -70,6 +73,7 @@ class MessagesServer:
         min_cacheable_tokens: int | Mapping[str, int] | None = None,
         max_output_tokens: int = 64_000,
         context_window: int = 200_000,
+        rate_limits: RateLimits | Mapping[str, RateLimits] | None = None,
     ) -> None:
         self.url = ""
         self.requests: list[Request] = []
@@ -81,6 +85,7 @@ class MessagesServer:
         self.max_output_tokens = max_output_tokens
         self.context_window = context_window
         self.cache = PromptCache(min_cacheable_tokens)
+        self.rate_limiter = RateLimiter(rate_limits) if rate_limits is not None else None
         self._queue: deque[Reply | Fault] = deque()
         self._handler: Handler | None = None
         if callable(script):
@@ -260,7 +265,22 @@ class MessagesServer:
             return await conn.send_error(400, "invalid_request_error", problem)
         if endpoint == "count_tokens":
             return await conn.send_json(200, {"input_tokens": estimate_tokens(request.body)})
+        if self.rate_limiter is not None:  # rate limits: admit or answer 429, headers on every response
+            return await self._limited(conn, request, self.rate_limiter)
         return await self._answer(conn, request)
+
+    async def _limited(self, conn: _Connection, request: Request, limiter: RateLimiter) -> bool:
+        admitted = limiter.admit(request, lambda: self.cache.usage(request.body))
+        if isinstance(admitted, float):
+            conn.headers = limiter.rejection_headers(request)
+            message = f"This request would exceed your per-minute rate limit for {request.model}; retry later"
+            return await conn.send_error(429, "rate_limit_error", message, retry_after=admitted)
+        conn.headers = admitted.headers
+        try:
+            return await self._answer(conn, request)
+        finally:
+            conn.headers = {}
+            limiter.settle(request)
 
     # -- answering /v1/messages --------------------------------------------------------------
 
@@ -330,7 +350,9 @@ class MessagesServer:
 
     def _render(self, request: Request, reply: Reply) -> dict[str, Any]:
         produced = output_tokens(reply.content) if reply.content else 0
-        usage = {**self.cache.usage(request.body), "output_tokens": produced, "service_tier": "standard"}
+        limiter = self.rate_limiter
+        inputs = limiter.rendered(request, produced) if limiter is not None else None
+        usage = {**(inputs or self.cache.usage(request.body)), "output_tokens": produced, "service_tier": "standard"}
         return render_message(reply, model=request.model, usage=usage)
 
     async def _send_reply(self, conn: _Connection, request: Request, reply: Reply) -> bool:
@@ -345,6 +367,7 @@ class _Connection:
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
+        self.headers: dict[str, str] = {}  # added to every response while set (the rate-limit headers)
 
     async def read_request(self) -> tuple[str, str, dict[str, str], bytes]:
         lines = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
@@ -368,7 +391,7 @@ class _Connection:
             "content-length": str(len(data)),
             "request-id": request_id,
         }
-        await self._write(_head(status, {**headers, **(extra or {})}) + data)
+        await self._write(_head(status, {**headers, **self.headers, **(extra or {})}) + data)
         return True
 
     async def send_error(
@@ -406,7 +429,7 @@ class _Connection:
         connection must not be reused."""
         headers = {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}
         framing = {"transfer-encoding": "chunked"} if delimited == "chunked" else {"connection": "close"}
-        await self._write(_head(200, {**headers, **framing, "request-id": _request_id()}))
+        await self._write(_head(200, {**headers, **self.headers, **framing, "request-id": _request_id()}))
         for event in events:
             data = f"event: {event['type']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n".encode()
             await self._write(b"%x\r\n%s\r\n" % (len(data), data) if delimited == "chunked" else data)

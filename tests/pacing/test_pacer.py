@@ -1,0 +1,174 @@
+"""The pacer, end to end: agents against a rate-limited offline server, over the real SDK."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from agentkit import Agent, APIError, RunResult, pacing
+from agentkit.sessions import SQLiteSessionStore
+from agentkit.telemetry import TelemetrySettings
+from agentkit.testing import Fault, MessagesServer, RateLimits, Reply, Request, validate
+
+pytestmark = pytest.mark.anyio
+MODEL = "claude-sonnet-4-6"
+SYSTEM = "You answer in one short sentence. " * 60  # ~500 tokens a request
+
+
+def answer(request: Request) -> Reply:
+    return Reply.text(f"Answer to {request.last_user_text}.")
+
+
+def agent_for(server: MessagesServer, *, paced: bool = True, **kwargs: Any) -> Agent:
+    return Agent(model=MODEL, system=SYSTEM, client=server.client(**kwargs.pop("client", {})), pacing=paced, **kwargs)
+
+
+async def burst(agent: Agent, n: int) -> list[RunResult[Any] | BaseException]:
+    results: list[RunResult[Any] | BaseException] = [RuntimeError("not run")] * n
+
+    async def one(i: int) -> None:
+        try:
+            results[i] = await agent.run(f"question {i}")
+        except Exception as exc:
+            results[i] = exc
+
+    async with anyio.create_task_group() as group:
+        for i in range(n):
+            group.start_soon(one, i)
+    return results
+
+
+def long_answer(request: Request) -> Reply:
+    return Reply.text("A long answer that uses up the output tokens. " * 40)  # ~400 tokens
+
+
+BURSTS = {
+    # each would overdraw one bucket if sent at once
+    "requests": (RateLimits(requests_per_minute=10, minute=1.0), {}, 25, answer),
+    "input-tokens": (RateLimits(input_tokens_per_minute=5_000, minute=1.0), {}, 20, answer),
+    "output-tokens": (RateLimits(output_tokens_per_minute=4_000, minute=2.0), {"max_tokens": 1_000}, 12, long_answer),
+}
+
+
+@pytest.mark.parametrize("bucket", list(BURSTS))
+async def test_a_burst_that_would_overdraw_a_bucket_waits_for_room_instead_of_getting_429s(bucket: str) -> None:
+    limits, settings, n, model = BURSTS[bucket]
+    with MessagesServer(model, rate_limits=limits, latency=0.02) as server:
+        unpaced = await burst(agent_for(server, paced=False, client={"max_retries": 0}, **settings), n)
+    assert server.rate_limiter is not None
+    assert server.rate_limiter.rejected > 0  # the burst does overdraw the bucket
+    assert any(isinstance(r, APIError) and r.status_code == 429 for r in unpaced)
+
+    with MessagesServer(model, rate_limits=limits, latency=0.02) as server:
+        results = await burst(agent_for(server, **settings), n)
+    assert server.rate_limiter is not None
+    assert server.rate_limiter.rejected == 0
+    assert all(isinstance(r, RunResult) for r in results), [r for r in results if not isinstance(r, RunResult)]
+    assert any(r.paced_seconds > 0 for r in results if isinstance(r, RunResult))
+
+
+async def test_a_run_waiting_for_room_cancels_at_once_and_leaves_nothing_reserved(tmp_path: Path) -> None:
+    store = SQLiteSessionStore(tmp_path / "s.sqlite3")
+    with MessagesServer(answer, rate_limits=RateLimits(requests_per_minute=3, minute=60.0)) as server:
+        agent = agent_for(server, session_store=store)
+        for n in range(3):
+            await agent.run(f"request {n} of the 3 this minute")
+        pacer = pacing.pacer_for(agent.client, MODEL)
+        before = pacer.levels()["requests"][1]
+        with anyio.fail_after(5):
+            async with anyio.create_task_group() as group:
+                group.start_soon(functools.partial(agent.run, "must wait a minute", session="waiting"))
+                while pacer.waiting == 0:
+                    await anyio.wait_all_tasks_blocked()
+                group.cancel_scope.cancel()
+        assert pacer.waiting == 0
+        assert pacer.levels()["requests"][1] == pytest.approx(before, abs=0.05)  # only the refill since
+        assert len(server.requests) == 3  # the waiting run sent nothing
+    saved = await store.load("waiting")
+    assert [m["role"] for m in saved] == ["user"]
+    assert validate({"model": MODEL, "max_tokens": 5, "messages": saved}) is None
+
+
+async def test_a_429_is_retried_by_agentkit_after_retry_after_not_by_the_sdk() -> None:
+    with MessagesServer(answer, rate_limits=RateLimits(requests_per_minute=1_000)) as server:
+        agent = agent_for(server)  # the SDK's own max_retries=2 would give up on the third 429
+        await agent.run("learn that this server paces")
+        server.script(*[Fault.rate_limit(retry_after=0.05)] * 3)
+        result = await agent.run("through three 429s")
+    assert result.output == "Answer to through three 429s."
+    assert len(server.requests) == 1 + 4
+    assert result.paced_seconds >= 3 * 0.05  # each retry waited out retry-after in the pacer
+
+
+async def test_with_no_rate_limit_headers_nothing_waits_once_the_first_answer_is_in() -> None:
+    with MessagesServer(answer) as server:
+        agent = agent_for(server)
+        first = await burst(agent, 10)
+        pacer = pacing.pacer_for(agent.client, MODEL)
+        assert pacer.paces is False
+        again = await burst(agent, 20)
+    assert all(isinstance(r, RunResult) for r in first + again)
+    assert all(r.paced_seconds == 0 for r in again if isinstance(r, RunResult))
+
+
+async def test_a_wait_is_a_span_event_and_a_metric_and_the_result_says_how_long() -> None:
+    exporter, reader = InMemorySpanExporter(), InMemoryMetricReader()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    settings = TelemetrySettings(tracer_provider=tracer_provider, meter_provider=MeterProvider(metric_readers=[reader]))
+    with MessagesServer(answer, rate_limits=RateLimits(requests_per_minute=2, minute=0.5)) as server:
+        results = await burst(agent_for(server, telemetry=settings), 4)
+    waited = [r for r in results if isinstance(r, RunResult) and r.paced_seconds > 0]
+    assert waited
+    events = [e for s in exporter.get_finished_spans() for e in s.events if e.name == "agentkit.pacing.wait"]
+    assert events
+    assert {e.attributes["agentkit.pacing.limited_by"] for e in events} == {"requests"}
+    assert sum(e.attributes["agentkit.pacing.seconds"] for e in events) == pytest.approx(  # type: ignore[index, misc]
+        sum(r.paced_seconds for r in waited)
+    )
+    data = reader.get_metrics_data()
+    points = [
+        p
+        for rm in data.resource_metrics  # type: ignore[union-attr]
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+        if m.name == "agentkit.pacing.wait.duration"
+        for p in m.data.data_points
+    ]
+    assert points
+    assert points[0].attributes == {"gen_ai.request.model": MODEL}
+    assert sum(p.sum for p in points) == pytest.approx(sum(r.paced_seconds for r in waited))  # type: ignore[attr-defined]
+
+
+async def test_streamed_runs_are_paced_from_the_stream_headers_too() -> None:
+    with MessagesServer(answer, rate_limits=RateLimits(requests_per_minute=5, minute=1.0)) as server:
+        agent = agent_for(server)
+
+        async def streamed(i: int) -> str:
+            async with agent.stream(f"question {i}") as run:
+                async for _ in run:
+                    pass
+            assert run.result is not None
+            return str(run.result.output)
+
+        outputs: list[str] = []
+        async with anyio.create_task_group() as group:
+            for i in range(12):
+                group.start_soon(lambda i=i: _append(outputs, streamed(i)))
+    assert server.rate_limiter is not None
+    assert server.rate_limiter.rejected == 0
+    assert sorted(outputs) == sorted(f"Answer to question {i}." for i in range(12))
+    assert pacing.pacer_for(agent.client, MODEL).paces is True
+
+
+async def _append(into: list[str], value: Any) -> None:
+    into.append(await value)
