@@ -244,5 +244,10 @@ def _summary(agent: Agent, loaded: LoadedSpec) -> str:
     return ", ".join(parts)
 
 
+from ._cli_durable import approve, worker  # noqa: E402 - `agentkit worker`/`approve` (agentkit[dbos])
+
+main.add_command(worker), main.add_command(approve)
+
+
 if __name__ == "__main__":  # pragma: no cover - `python -m agentkit.cli`
     main()
