@@ -8,7 +8,6 @@ request (prompt, vars, history, deps, the trace context); its output is the `Run
 from __future__ import annotations
 
 import contextlib
-import copy
 import hashlib
 import json
 import uuid
@@ -300,10 +299,11 @@ class DurableAgent:
     async def _execute(self, request: dict[str, Any], run_id: str) -> RunResult[Any]:
         from ..result import RunFinished
 
-        inner = self._inner()
+        inner = self.agent
         hooks = durable_hooks(retries=self.model_retries, approval_timeout=self.approval_timeout)
         args = {"vars": request["vars"], "history": request["history"], "deps": request["deps"], "hooks": hooks}
-        with _trace.attached(request["trace"]):
+        # The run's client never retries: each step retries for it (see _steps).
+        with _trace.attached(request["trace"]), inner.override(client=self._client()):
             listener = _listeners.get(run_id) if request["stream"] else None
             if listener is None:
                 result = await inner.run(request["prompt"], **args)
@@ -319,12 +319,6 @@ class DurableAgent:
                 await _forward(listener, RunFinished(result))
         result.run_id = run_id
         return result
-
-    def _inner(self) -> Agent:
-        """The agent with a client of its own that never retries: each step retries for it."""
-        inner = copy.copy(self.agent)
-        inner.client = self._client()
-        return inner
 
     def _client(self) -> anthropic.AsyncAnthropic:
         import asyncio

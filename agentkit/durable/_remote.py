@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 __all__ = ["result", "submit"]
 
+_migrated: set[str] = set()
+
 
 def submit(
     agent_name: str,
@@ -47,11 +49,15 @@ def submit(
         run_id: The run's id; one already used is not queued again.
         database: The workers' system database (default as for `launch`).
     """
-    from dbos import DBOSClient, EnqueueOptions
+    from dbos import DBOS, DBOSClient, EnqueueOptions
 
+    url = _engine.database_url(database)
+    if url not in _migrated:  # a client never creates the tables; the first submit may precede every worker
+        DBOS.migrate(url)
+        _migrated.add(url)
     run_id = run_id or uuid.uuid4().hex
     options: EnqueueOptions = {"workflow_name": WORKFLOW, "queue_name": queue, "workflow_id": run_id}
-    client = DBOSClient(system_database_url=_engine.database_url(database), application_name="agentkit")
+    client = DBOSClient(system_database_url=url, application_name="agentkit")
     try:
         client.enqueue(options, agent_name, run_request(agent_name, prompt, vars, history, deps, False))
     finally:

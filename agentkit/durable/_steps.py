@@ -104,7 +104,7 @@ def _model_call(retries: ModelRetries) -> ModelCallHook:
 
     async def model_call(params: dict[str, Any], send: Callable[[], Awaitable[Message]]) -> Message:
         from anthropic.types import Message
-        from dbos.error import DBOSMaxStepRetriesExceeded
+        from dbos import error as dbos_errors
 
         async def step() -> dict[str, Any]:
             message = await send()
@@ -113,7 +113,7 @@ def _model_call(retries: ModelRetries) -> ModelCallHook:
 
         try:
             data = await DBOS.run_step_async(options, step)  # type: ignore[arg-type]
-        except DBOSMaxStepRetriesExceeded as exc:  # the last attempt's error, as a plain run raises it
+        except dbos_errors.DBOSMaxStepRetriesExceeded as exc:  # the last attempt's error, as a plain run raises it
             raise exc.errors[-1] from exc
         return Message.model_validate(data)
 

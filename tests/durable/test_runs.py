@@ -38,8 +38,8 @@ def get_weather(city: str) -> str:
     return f"18°C and light rain in {city}"
 
 
-def weather_agent(server: MessagesServer, **kwargs: Any) -> Agent:
-    return Agent(name="weather", model="claude-sonnet-4-6", tools=[get_weather], client=server.client(), **kwargs)
+def weather_agent(server: MessagesServer, name: str = "weather") -> Agent:
+    return Agent(name=name, model="claude-sonnet-4-6", tools=[get_weather], client=server.client())
 
 
 async def step_names(run_id: str) -> list[str]:
@@ -51,7 +51,7 @@ async def step_names(run_id: str) -> list[str]:
 async def test_a_durable_run_gives_what_a_plain_run_gives(durable_db: Callable[..., Any]) -> None:
     with MessagesServer(weather_model) as server:
         plain = await weather_agent(server).run("Weather in Paris?")
-        durable = DurableAgent(weather_agent(server, name="weather-durable"))
+        durable = DurableAgent(weather_agent(server, "weather-durable"))
         durable_db()
         result = await durable.run("Weather in Paris?", run_id="paris")
 
