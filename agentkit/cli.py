@@ -246,7 +246,8 @@ def _summary(agent: Agent, loaded: LoadedSpec) -> str:
 
 from ._cli_durable import approve, worker  # noqa: E402 - `agentkit worker`/`approve` (agentkit[dbos])
 
-main.add_command(worker), main.add_command(approve)
+main.add_command(worker)
+main.add_command(approve)
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m agentkit.cli`

@@ -280,7 +280,7 @@ class DurableAgent:
         from dbos import DBOS
 
         _engine.engine()
-        handle = await DBOS.retrieve_workflow_async(run_id)
+        handle: Any = await DBOS.retrieve_workflow_async(run_id)
         result: RunResult[Any] = await handle.get_result()
         return result
 
@@ -305,10 +305,10 @@ class DurableAgent:
         # The run's client never retries: each step retries for it (see _steps).
         with _trace.attached(request["trace"]), inner.override(client=self._client()):
             listener = _listeners.get(run_id) if request["stream"] else None
+            result: RunResult[Any] | None = None
             if listener is None:
                 result = await inner.run(request["prompt"], **args)
             else:
-                result = None
                 async with inner.stream(request["prompt"], **args) as run:
                     async for event in run:
                         if isinstance(event, RunFinished):
@@ -317,6 +317,7 @@ class DurableAgent:
                             await _forward(listener, event)
                 assert result is not None
                 await _forward(listener, RunFinished(result))
+        assert result is not None
         result.run_id = run_id
         return result
 

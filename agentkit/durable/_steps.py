@@ -91,9 +91,9 @@ def durable_hooks(*, retries: ModelRetries, approval_timeout: float | None) -> R
 
 
 def _model_call(retries: ModelRetries) -> ModelCallHook:
-    from dbos import DBOS
+    from dbos import DBOS, StepOptions
 
-    options: dict[str, Any] = {
+    options: StepOptions = {
         "name": "agentkit.model_call",
         "retries_allowed": retries.attempts > 1,
         "max_attempts": max(retries.attempts, 1),
@@ -112,7 +112,7 @@ def _model_call(retries: ModelRetries) -> ModelCallHook:
             return message.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
         try:
-            data = await DBOS.run_step_async(options, step)  # type: ignore[arg-type]
+            data = await DBOS.run_step_async(options, step)
         except dbos_errors.DBOSMaxStepRetriesExceeded as exc:  # the last attempt's error, as a plain run raises it
             raise exc.errors[-1] from exc
         return Message.model_validate(data)
