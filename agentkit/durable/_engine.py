@@ -10,6 +10,7 @@ file in the user's state directory (platformdirs). A Postgres URL spreads runs o
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import socket
@@ -143,6 +144,8 @@ def launch(
         from dbos import DBOS
 
         url = database_url(database)
+        if url.startswith("sqlite:///"):
+            _write_ahead_log(url.removeprefix("sqlite:///"))
         version = application_version or _version()
         config: dict[str, Any] = {
             "name": _APP_NAME,
@@ -200,6 +203,19 @@ def shutdown() -> None:
 
         DBOS.destroy(destroy_registry=False)
         _engine = None
+
+
+def _write_ahead_log(path: str) -> None:
+    """Put the SQLite file in WAL mode (it stays so): one fsync per commit instead of several.
+
+    DBOS's default rollback journal syncs the journal and the database on every commit: about
+    40 ms per step on a virtual disk, against 3 ms with the WAL, every commit still durable
+    (`synchronous=FULL`, SQLite's default, syncs the WAL on each commit).
+    """
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(path, timeout=30)) as db:
+        db.execute("PRAGMA journal_mode=WAL")
 
 
 def unique_executor_id() -> str:

@@ -8,6 +8,7 @@ waits for it to finish wherever it ran.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
 
 __all__ = ["result", "submit"]
 
-_migrated: set[str] = set()
+_clients: dict[str, Any] = {}
+_lock = threading.Lock()
 
 
 def submit(
@@ -49,19 +51,11 @@ def submit(
         run_id: The run's id; one already used is not queued again.
         database: The workers' system database (default as for `launch`).
     """
-    from dbos import DBOS, DBOSClient, EnqueueOptions
+    from dbos import EnqueueOptions
 
-    url = _engine.database_url(database)
-    if url not in _migrated:  # a client never creates the tables; the first submit may precede every worker
-        DBOS.migrate(url)
-        _migrated.add(url)
     run_id = run_id or uuid.uuid4().hex
     options: EnqueueOptions = {"workflow_name": WORKFLOW, "queue_name": queue, "workflow_id": run_id}
-    client = DBOSClient(system_database_url=url, application_name="agentkit")
-    try:
-        client.enqueue(options, agent_name, run_request(agent_name, prompt, vars, history, deps, False))
-    finally:
-        client.destroy()
+    _client(database).enqueue(options, agent_name, run_request(agent_name, prompt, vars, history, deps, False))
     return run_id
 
 
@@ -72,11 +66,18 @@ def result(run_id: str, *, database: str | os.PathLike[str] | None = None) -> Ru
         run_id: The run's id.
         database: The run's system database (default as for `launch`).
     """
-    from dbos import DBOSClient
-
-    client = DBOSClient(system_database_url=_engine.database_url(database), application_name="agentkit")
-    try:
-        found: RunResult[Any] = client.retrieve_workflow(run_id).get_result()
-    finally:
-        client.destroy()
+    found: RunResult[Any] = _client(database).retrieve_workflow(run_id).get_result()
     return found
+
+
+def _client(database: str | os.PathLike[str] | None) -> Any:
+    """One `DBOSClient` per database for the process (a client holds a connection pool)."""
+    from dbos import DBOS, DBOSClient
+
+    url = _engine.database_url(database)
+    with _lock:
+        client = _clients.get(url)
+        if client is None:
+            DBOS.migrate(url)  # a client never creates the tables; the first submit may precede every worker
+            client = _clients[url] = DBOSClient(system_database_url=url, application_name="agentkit")
+    return client

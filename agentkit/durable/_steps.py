@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .._loop.tools import MAY_HAVE_RUN
 from ..errors import APIError
 
 if TYPE_CHECKING:
@@ -36,10 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = ["INTERRUPTED", "ModelRetries", "approval_topic", "durable_hooks"]
 
-INTERRUPTED = (
-    "This tool call was interrupted (the process running it stopped) and is not idempotent, so it "
-    "was not run again: it may or may not have taken effect. Check before calling it again."
-)
+INTERRUPTED = MAY_HAVE_RUN  # the words a resumed session uses for the same case
 PENDING_EVENT = "agentkit.pending_approvals"
 _FOREVER = 10 * 365 * 24 * 3600.0  # DBOS.recv takes a finite timeout; ten years is "until decided"
 
