@@ -7,9 +7,10 @@ a recovered workflow gets the written outcome back instead of running the step a
   reason and thinking signatures come back exactly. The run's client has `max_retries=0`: the
   step's own retry policy (`ModelRetries`, the SDK's defaults by default) is the only one, so a
   request is never retried twice over (SDK retries inside engine retries).
-- A tool call is two steps: a marker that it started, then its result. When a crash cut a tool
-  short, recovery finds the marker without a result: an `idempotent` tool runs again; any other
-  gets an error result saying it may or may not have taken effect, rather than a second run.
+- A tool call is a step; for a tool that is not `idempotent`, two: a marker that it started,
+  then its result. When a crash cut such a tool short, recovery finds the marker without a
+  result and gives the model an error result saying it may or may not have taken effect, rather
+  than run it a second time. An `idempotent` tool cut short simply runs again.
   A tool with `durable=False` (a pure function) is no step: it simply runs again on replay.
 - An approval is `DBOS.recv` on a topic per call: it survives restarts, and the decision can be
   sent from any process (`agentkit approve`, `agentkit.durable.approve`).
@@ -125,6 +126,14 @@ async def _tool_call(call: ToolCallReady, tool: Tool | None, run: Callable[[], A
 
     if tool is None or not tool.durable:  # an unknown name's error result, or a pure function: no step
         return await run()
+
+    async def execute() -> dict[str, Any]:
+        result = await run()
+        return {"content": result.content, "is_error": result.is_error}
+
+    if tool.idempotent:  # run again if a crash cut it short: one step, no marker
+        data = await DBOS.run_step_async({"name": f"agentkit.tool:{call.name}"}, execute)
+        return ToolResult(data["content"], is_error=data["is_error"])
     # Both ids drawn before the first await: concurrent calls get them in the order of the calls.
     marker, outcome = DBOS.reserve_step(), DBOS.reserve_step()
     fresh = False
@@ -134,14 +143,13 @@ async def _tool_call(call: ToolCallReady, tool: Tool | None, run: Callable[[], A
         fresh = True
         return True
 
-    async def execute() -> dict[str, Any]:
-        if not fresh and not tool.idempotent:  # the marker was replayed: an earlier run was cut short
+    async def once() -> dict[str, Any]:
+        if not fresh:  # the marker was replayed without a result: an earlier attempt was cut short
             return {"content": INTERRUPTED, "is_error": True}
-        result = await run()
-        return {"content": result.content, "is_error": result.is_error}
+        return await execute()
 
     await marker.run_async({"name": f"agentkit.tool_started:{call.name}"}, started)
-    data = await outcome.run_async({"name": f"agentkit.tool:{call.name}"}, execute)
+    data = await outcome.run_async({"name": f"agentkit.tool:{call.name}"}, once)
     return ToolResult(data["content"], is_error=data["is_error"])
 
 
