@@ -89,7 +89,10 @@ def worker(
 @click.option("--reason", help="With --no: why, for the model to read in the call's error result.")
 @_database_option
 def approve(run_id: str, call_id: str | None, decision: bool | None, reason: str | None, database: str | None) -> None:
-    """Decide a tool call a durable run waits on; without CALL_ID, list the calls it waits on.
+    """Decide a tool call a durable run waits on (or list them).
+
+    With CALL_ID and --yes or --no, sends the decision to the run RUN_ID (from any process on its
+    database); without CALL_ID, lists the calls the run waits on, one per line.
 
     Exit codes: 0 sent (or listed), 2 bad usage.
     """
