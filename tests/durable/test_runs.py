@@ -111,6 +111,20 @@ async def test_without_step_retries_a_failed_request_is_sent_once_and_raised(dur
     assert raised.value.status_code == 529
 
 
+async def test_each_continuation_piece_is_a_step_of_its_own(durable_db: Callable[..., Any]) -> None:
+    cut = Reply(content=[text("Part one, ")], stop_reason="max_tokens")
+    with MessagesServer([cut, Reply.text("part two."), cut, Reply.text("part two.")]) as server:
+        plain = await Agent(name="plain", model="claude-sonnet-4-6", client=server.client()).run("Write it all.")
+        durable = DurableAgent(Agent(name="long", model="claude-sonnet-4-6", client=server.client()))
+        durable_db()
+        result = await durable.run("Write it all.", run_id="long")
+
+    assert result.output == plain.output
+    assert result.messages == plain.messages
+    assert await step_names("long") == ["agentkit.model_call", "agentkit.model_call"]
+    assert result.usage.requests == 2
+
+
 async def test_a_pure_tool_is_no_step_and_simply_runs_again(durable_db: Callable[..., Any]) -> None:
     def model(request: Request) -> Reply:
         if not tool_results(request):
