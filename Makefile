@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-all lint typecheck docs bench e2e clean
+.PHONY: demo test test-all test-postgres lint typecheck docs bench e2e clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -24,11 +24,16 @@ typecheck: $(STAMP)
 	$(BIN)/mypy tests/typing  # the public API's types as a user sees them (assert_type)
 
 test: lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not slow"
 
-# `make test`, then the suites marked `slow` (fuzzing, property tests with many examples).
+# `make test`, then the suites marked `slow` (fuzzing, property tests with many examples, Postgres);
+# what .ci/run runs.
 test-all: test
 	$(BIN)/pytest -q -m slow
+
+# The Postgres suite alone: a throwaway cluster from Debian's postgresql (tests/durable/postgres.py).
+test-postgres: $(STAMP)
+	$(BIN)/pytest -q -m postgres tests/durable
 
 # The documentation site, built strictly: a broken link, nav entry or reference fails it.
 $(VENV)/.installed-docs: $(STAMP)

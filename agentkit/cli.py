@@ -299,6 +299,10 @@ def _summary(agent: Agent, loaded: LoadedSpec) -> str:
 from ._cli_sessions import sessions  # noqa: E402 - the command group lives in its own module
 
 main.add_command(sessions)
+from ._cli_durable import approve, worker  # noqa: E402 - `agentkit worker`/`approve` (agentkit[dbos])
+
+main.add_command(worker)
+main.add_command(approve)
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m agentkit.cli`
