@@ -329,7 +329,7 @@ class Agent(Generic[OutputT]):
             if not isinstance(task, str) or not task.strip():
                 raise ToolError("Give the task as a non-empty string in `prompt`.")
             result = await self.run(task, deps=ctx.deps)
-            ctx.usage.add(result.usage)
+            ctx.add_usage(result.usage)
             return result.output
 
         tool_name = name or re.sub(r"[^a-zA-Z0-9_-]+", "_", self.name)[:128]
