@@ -1,0 +1,549 @@
+"""`run_batch`: every input a whole agent run, each turn of all runs in one Message Batch.
+
+Each input runs through the agent's own loop (`Agent.run`, or `Agent.resume` for a resumed
+run), with a `model_call` hook that never calls `send()`: it hands the request to the job's
+coordinator (`_coordinator.py`) and returns the batch result's `Message`. The runs' histories
+are saved after every completed turn through a session store of the job's own (`_store.py`), so
+a killed job resumes from them.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import secrets
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import anyio
+
+from ..errors import ConfigurationError
+from ..hooks import RunHooks
+from ..usage import Price, Usage, UsageLimits
+from ._coordinator import Coordinator, Polling
+from ._cost import Spend
+from ._outcomes import dump_outcome, load_outcome
+from ._store import JobStore, StoredRun, default_path
+
+if TYPE_CHECKING:
+    from anthropic.types import Message, MessageParam
+
+    from ..agent import Agent
+    from ..result import RunResult
+
+__all__ = [
+    "BatchInput",
+    "BatchItem",
+    "BatchProgress",
+    "BatchResult",
+    "BatchStream",
+    "run_batch",
+    "run_batch_sync",
+    "stream_batch",
+]
+
+Prompt = str | Sequence[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class BatchInput:
+    """One input of a batch job: what `Agent.run` takes, and a stable id.
+
+    Args:
+        id: Names the input in results, progress and a resumed job; unique in the job.
+        prompt: The user prompt (text or content blocks).
+        vars: Template variables for the system prompt, over the agent's.
+        deps: Reach tools through `RunContext.deps`; not saved (pass the inputs again to resume).
+        history: Earlier messages the run continues from.
+    """
+
+    id: str
+    prompt: Prompt | None = None
+    vars: Mapping[str, Any] | None = None
+    deps: Any = None
+    history: Sequence[MessageParam] | None = None
+
+
+InputLike = BatchInput | str | Mapping[str, Any]
+
+
+@dataclass
+class BatchItem:
+    """The outcome of one input: its `RunResult`, or the typed error it failed with.
+
+    `usage` is what the batches billed for this input (every result received, across resumes);
+    `cost_usd` prices it with the batch discount, None when the model has no known price.
+    """
+
+    id: str
+    index: int
+    result: RunResult[Any] | None = None
+    error: Exception | None = None
+    usage: Usage = field(default_factory=Usage)
+    cache_write_1h_tokens: int = 0
+    cost_usd: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the run finished with a result."""
+        return self.result is not None
+
+    @property
+    def output(self) -> Any:
+        """The run's output, or None if it failed."""
+        return self.result.output if self.result is not None else None
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """Where a job stands, given to `on_progress` whenever it changes."""
+
+    job_id: str
+    runs: int
+    done: int
+    failed: int
+    batches_submitted: int
+    batches_in_flight: int
+    requests_in_flight: int
+    usage: Usage
+    cost_usd: float | None
+
+
+@dataclass
+class BatchResult:
+    """Every input's outcome in input order, and the job's totals."""
+
+    job_id: str
+    items: list[BatchItem]
+    usage: Usage
+    cost_usd: float | None
+    batches: list[str]
+    """The ids of every batch the job submitted, across resumes."""
+
+    def __iter__(self) -> Any:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def failed(self) -> list[BatchItem]:
+        """The items that ended in an error."""
+        return [item for item in self.items if not item.ok]
+
+
+async def run_batch(
+    agent: Agent,
+    inputs: Iterable[InputLike] | None = None,
+    *,
+    resume: str | None = None,
+    job_id: str | None = None,
+    store: str | Path | JobStore | None = None,
+    polling: Polling | None = None,
+    max_resubmits: int = 3,
+    usage_limits: UsageLimits | None = None,
+    max_cost: float | None = None,
+    prices: dict[str, Price] | None = None,
+    cache_ttl: Literal["5m", "1h"] | None = "1h",
+    on_progress: Callable[[BatchProgress], None] | None = None,
+) -> BatchResult:
+    """Run `agent` on every input through the Message Batches API; the outcomes in input order.
+
+    Each input is a whole agent run (tools, typed output, continuation, memory as live); each turn
+    of all runs goes into one batch. One input failing never stops the others: its item carries the
+    error. A killed job resumes with `resume=job_id`, re-attaching to the batches it had in flight.
+
+    Args:
+        agent: The agent to run; its client sends the batches.
+        inputs: Prompts (ids "0", "1", ...), `BatchInput`s, or mappings with `id`, `prompt`, `vars`,
+            `history`, `deps`. May be left out on resume (needed again only for `deps`).
+        resume: The id of a job to resume.
+        job_id: The id of a new job (default: a random `batch_...` id).
+        store: The job file, or a `JobStore` (default: `batches.sqlite3` beside the session store).
+        polling: How often the batches in flight are checked (default `Polling()`).
+        max_resubmits: How often a request that errored retryably, expired or was canceled is sent again.
+        usage_limits: Bounds on the whole job; reaching one stops new batches (`UsageLimitExceeded`).
+        max_cost: US dollars (at batch prices) after which no new batch is submitted.
+        prices: A price table instead of `agentkit.usage.PRICES`.
+        cache_ttl: The cache TTL of the agent's breakpoints in batch mode (None: the agent's own).
+            Batches may take longer than 5 minutes between turns, so 1 hour is the default.
+        on_progress: Called with a `BatchProgress` whenever the job moves.
+    """
+    items: list[BatchItem] = []
+    async with stream_batch(
+        agent,
+        inputs,
+        resume=resume,
+        job_id=job_id,
+        store=store,
+        polling=polling,
+        max_resubmits=max_resubmits,
+        usage_limits=usage_limits,
+        max_cost=max_cost,
+        prices=prices,
+        cache_ttl=cache_ttl,
+        on_progress=on_progress,
+    ) as stream:
+        async for item in stream:
+            items.append(item)
+        job = stream.job
+    items.sort(key=lambda item: item.index)
+    return BatchResult(job.id, items, job.coordinator.usage(), job.cost(), job.store.batches(job.id))
+
+
+def run_batch_sync(agent: Agent, inputs: Iterable[InputLike] | None = None, **options: Any) -> BatchResult:
+    """`run_batch` for scripts: starts an event loop, so it cannot be called from inside one.
+
+    Args:
+        agent: The agent to run.
+        inputs: As for `run_batch`.
+        **options: The keywords of `run_batch`.
+    """
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        raise RuntimeError("run_batch_sync() was called inside a running event loop; use `await run_batch(...)` there")
+
+    async def main() -> BatchResult:
+        try:
+            return await run_batch(agent, inputs, **options)
+        finally:
+            await agent.aclose()  # a client made here is tied to this event loop
+
+    return anyio.run(main)
+
+
+def stream_batch(
+    agent: Agent,
+    inputs: Iterable[InputLike] | None = None,
+    *,
+    resume: str | None = None,
+    job_id: str | None = None,
+    store: str | Path | JobStore | None = None,
+    polling: Polling | None = None,
+    max_resubmits: int = 3,
+    usage_limits: UsageLimits | None = None,
+    max_cost: float | None = None,
+    prices: dict[str, Price] | None = None,
+    cache_ttl: Literal["5m", "1h"] | None = "1h",
+    on_progress: Callable[[BatchProgress], None] | None = None,
+) -> AbstractAsyncContextManager[BatchStream]:
+    """`run_batch`, with the items as they finish: `async with stream_batch(agent, inputs) as items:
+    async for item in items: ...`. Leaving the block early cancels the job (resumable: its batches
+    go on, and `resume=items.job_id` re-attaches to them).
+
+    Args:
+        agent: The agent to run.
+        inputs: As for `run_batch`.
+        resume: The id of a job to resume.
+        job_id: The id of a new job.
+        store: The job file, or a `JobStore`.
+        polling: How often the batches in flight are checked.
+        max_resubmits: How often a retryable failure is sent again.
+        usage_limits: Bounds on the whole job.
+        max_cost: US dollars after which no new batch is submitted.
+        prices: A price table instead of `agentkit.usage.PRICES`.
+        cache_ttl: The cache TTL of the agent's breakpoints in batch mode.
+        on_progress: Called with a `BatchProgress` whenever the job moves.
+    """
+    job = _Job(
+        agent,
+        inputs,
+        resume=resume,
+        job_id=job_id,
+        store=store,
+        polling=polling or Polling(),
+        max_resubmits=max_resubmits,
+        usage_limits=usage_limits,
+        spend=Spend(agent.model, prices, max_cost),
+        cache_ttl=cache_ttl,
+        on_progress=on_progress,
+    )
+    return _streaming(job)
+
+
+class BatchStream:
+    """The items of a running job, as they finish; `job_id` names it for a resume."""
+
+    def __init__(self, job: _Job, items: anyio.abc.ObjectReceiveStream[BatchItem]) -> None:
+        self.job = job
+        self.job_id = job.id
+        self._items = items
+
+    def __aiter__(self) -> BatchStream:
+        return self
+
+    async def __anext__(self) -> BatchItem:
+        try:
+            return await self._items.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    def progress(self) -> BatchProgress:
+        """Where the job stands now."""
+        return self.job.progress()
+
+
+@asynccontextmanager
+async def _streaming(job: _Job) -> AsyncIterator[BatchStream]:
+    send, receive = anyio.create_memory_object_stream[BatchItem](math.inf)
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(job.run, send)
+            with receive:
+                yield BatchStream(job, receive)
+            tg.cancel_scope.cancel()  # a no-op once every item was read; else leaving early stops the job
+    finally:
+        job.close()
+
+
+class _Job:
+    """One job: its store, its runs, its coordinator."""
+
+    def __init__(
+        self,
+        agent: Agent,
+        inputs: Iterable[InputLike] | None,
+        *,
+        resume: str | None,
+        job_id: str | None,
+        store: str | Path | JobStore | None,
+        polling: Polling,
+        max_resubmits: int,
+        usage_limits: UsageLimits | None,
+        spend: Spend,
+        cache_ttl: Literal["5m", "1h"] | None,
+        on_progress: Callable[[BatchProgress], None] | None,
+    ) -> None:
+        if spend.max_cost is not None and not spend.known():
+            raise ConfigurationError(f"max_cost: no price is known for model {agent.model!r}; pass prices={{...}}")
+        if resume is not None and job_id is not None:
+            raise ConfigurationError(f"Pass resume={resume!r} or job_id={job_id!r}, not both")
+        self.owns_store = not isinstance(store, JobStore)
+        self.store = store if isinstance(store, JobStore) else JobStore(store or default_path(agent.session_store))
+        self.id = resume or job_id or "batch_" + secrets.token_hex(6)
+        given = _inputs(inputs) if inputs is not None else None
+        if resume is None:
+            if given is None:
+                raise ConfigurationError("run_batch() needs inputs=, or resume= with the id of a job to go on with")
+            self.store.create(self.id, agent.name, agent.model, [(i.id, _saved_input(i)) for i in given])
+        else:
+            self.store.take(self.id)
+        self.saved = self.store.runs(self.id)
+        self.deps = _deps_by_index(self.saved, given)
+        self.spend, self.on_progress = spend, on_progress
+        if agent.client is None:
+            import anthropic
+
+            agent.client = anthropic.AsyncAnthropic()
+        self.agent = _batch_agent(agent, _Sessions(self.store, self.id), cache_ttl)
+        self.coordinator = Coordinator(
+            agent.client,
+            self.store,
+            self.id,
+            len(self.saved),
+            polling=polling,
+            max_resubmits=max_resubmits,
+            limits=usage_limits,
+            spend=spend,
+            on_change=self._changed,
+        )
+        if resume is not None:
+            self.coordinator.restore()
+        self.done = sum(r.state == "done" for r in self.saved)
+        self.failed = sum(r.state == "failed" for r in self.saved)
+
+    def close(self) -> None:
+        self.store.let_go(self.id)
+        if self.owns_store:
+            self.store.close()
+
+    async def run(self, send: anyio.abc.ObjectSendStream[BatchItem]) -> None:
+        pending = [r for r in self.saved if r.state == "pending"]
+        async with send:
+            for stored in self.saved:
+                if stored.state != "pending":
+                    await send.send(self._item(stored.index, stored.input_id, load_outcome(stored.outcome, self.agent)))
+            self.coordinator.live = len(pending)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self.coordinator.drive)
+                for stored in pending:
+                    tg.start_soon(self._one, stored, send)
+
+    async def _one(self, stored: StoredRun, send: anyio.abc.ObjectSendStream[BatchItem]) -> None:
+        index, data = stored.index, stored.input
+        coordinator = self.coordinator
+
+        async def model_call(params: dict[str, Any], _send: Callable[[], Any]) -> Message:
+            return await coordinator.request(index, params)
+
+        hooks = RunHooks(model_call=model_call)
+        session = f"{self.id}:{index}"
+        variables, deps = data.get("vars") or None, self.deps.get(index)
+        outcome: Any
+        try:
+            if stored.started and _rewind(self.store, self.id, index):
+                outcome = await self.agent.resume(session=session, vars=variables, deps=deps, hooks=hooks)
+            else:
+                outcome = await self.agent.run(data["prompt"], vars=variables, deps=deps, session=session, hooks=hooks)
+        except Exception as exc:  # one input failing never stops the others
+            outcome = exc
+        finally:
+            coordinator.finished()
+        ok = not isinstance(outcome, BaseException)
+        self.done += ok
+        self.failed += not ok
+        self.store.finish(self.id, index, "done" if ok else "failed", dump_outcome(outcome))
+        await send.send(self._item(index, stored.input_id, outcome))
+        self._changed()
+
+    def _item(self, index: int, input_id: str, outcome: Any) -> BatchItem:
+        run = self.coordinator.runs[index]
+        failed = isinstance(outcome, BaseException)
+        return BatchItem(
+            input_id,
+            index,
+            result=None if failed else outcome,
+            error=outcome if failed else None,
+            usage=run.usage + Usage(),
+            cache_write_1h_tokens=run.cache_write_1h,
+            cost_usd=self.spend.cost(run.usage, run.cache_write_1h) if self.spend.known() else None,
+        )
+
+    def cost(self) -> float | None:
+        if not self.spend.known():
+            return None
+        return self.spend.cost(self.coordinator.usage(), self.coordinator.cache_write_1h())
+
+    def progress(self) -> BatchProgress:
+        c = self.coordinator
+        return BatchProgress(
+            self.id,
+            len(self.saved),
+            self.done,
+            self.failed,
+            len(c.submitted),
+            len(c.in_flight),
+            c.requests_in_flight(),
+            c.usage(),
+            self.cost(),
+        )
+
+    def _changed(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress(self.progress())
+
+
+class _Sessions:
+    """The session store of a job's runs: each run's history is its row in the job file. The job is
+    held by one process (`JobStore.take`), so a run needs no lock of its own."""
+
+    def __init__(self, store: JobStore, job: str) -> None:
+        self.store, self.job = store, job
+
+    async def load(self, session_id: str) -> list[MessageParam]:
+        return self.store.messages(self.job, _index(session_id))
+
+    async def save(self, session_id: str, messages: list[MessageParam]) -> None:
+        self.store.save_messages(self.job, _index(session_id), list(messages))
+
+    async def acquire(self, session_id: str, owner: str) -> None:
+        return None
+
+    async def release(self, session_id: str, owner: str) -> None:
+        return None
+
+
+def _index(session_id: str) -> int:
+    return int(session_id.rsplit(":", 1)[1])
+
+
+def _rewind(store: JobStore, job: str, index: int) -> bool:
+    """Ready a started run to resume: its saved history must end with a user turn (a run killed after
+    its final answer was saved, before its outcome was, goes back to that answer's request, which
+    is replayed from the stored result). False if nothing is left to resume from."""
+    messages = store.messages(job, index)
+    last_user = max((i for i, m in enumerate(messages) if m["role"] == "user"), default=-1)
+    if last_user < 0:
+        return False
+    if last_user != len(messages) - 1:
+        store.save_messages(job, index, messages[: last_user + 1])
+    return True
+
+
+def _batch_agent(agent: Agent, sessions: _Sessions, cache_ttl: Literal["5m", "1h"] | None) -> Agent:
+    """The agent as the job runs it: the same settings and tools, its runs' sessions in the job file."""
+    derived = copy.copy(agent)
+    derived.session_store = sessions
+    if cache_ttl is not None:
+        derived.cache_ttl = cache_ttl
+    return derived
+
+
+def _inputs(inputs: Iterable[InputLike]) -> list[BatchInput]:
+    """The inputs as `BatchInput`s; ids unique, each with a prompt."""
+    given: list[BatchInput] = []
+    seen: dict[str, int] = {}
+    for n, raw in enumerate(inputs):
+        if isinstance(raw, BatchInput):
+            item = raw
+        elif isinstance(raw, str):
+            item = BatchInput(str(n), raw)
+        elif isinstance(raw, Mapping):
+            unknown = sorted(set(raw) - {f.name for f in dataclasses.fields(BatchInput)})
+            if unknown:
+                raise ConfigurationError(
+                    f"Batch input #{n}: unknown field {unknown[0]!r}; use id, prompt, vars, deps, history"
+                )
+            item = BatchInput(**{**raw, "id": str(raw.get("id", n))})
+        else:
+            raise ConfigurationError(
+                f"Batch input #{n} is a {type(raw).__name__}; pass a prompt, a BatchInput or a mapping"
+            )
+        if item.id in seen:
+            raise ConfigurationError(
+                f"Batch inputs #{seen[item.id]} and #{n} have the same id {item.id!r}; ids must be unique"
+            )
+        if item.prompt is None:
+            raise ConfigurationError(f"Batch input {item.id!r} (#{n}) has no prompt")
+        seen[item.id] = n
+        given.append(item)
+    return given
+
+
+def _saved_input(item: BatchInput) -> dict[str, Any]:
+    """What is saved of an input to resume it: all but `deps`, as JSON."""
+    import json
+
+    from pydantic_core import to_jsonable_python
+
+    data = {"prompt": item.prompt, "vars": dict(item.vars or {}), "history": list(item.history or [])}
+    try:
+        json.dumps(data)
+    except (TypeError, ValueError):
+        try:
+            data = to_jsonable_python(data)
+        except Exception as exc:
+            raise ConfigurationError(
+                f"Batch input {item.id!r}: its prompt, vars and history are saved to resume the job and must be "
+                f"JSON-serialisable ({exc}); pass other objects through deps"
+            ) from None
+    return data
+
+
+def _deps_by_index(saved: list[StoredRun], given: list[BatchInput] | None) -> dict[int, Any]:
+    if given is None:
+        return {}
+    by_id = {item.id: item.deps for item in given}
+    unknown = sorted(set(by_id) - {r.input_id for r in saved})
+    if unknown:
+        raise ConfigurationError(f"Input {unknown[0]!r} is not part of this job; resume with the job's own inputs")
+    return {r.index: by_id.get(r.input_id) for r in saved}
