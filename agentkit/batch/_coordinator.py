@@ -244,7 +244,7 @@ class Coordinator:
     async def drive(self) -> None:
         """Submit, poll and answer until every run has finished."""
         wait = self.polling.first
-        next_poll = math.inf
+        next_poll = time.monotonic()  # batches re-attached to on a resume are checked at once
         while self.live > 0:
             if self.waiting and self.blocked >= self.live:
                 await self._submit()

@@ -13,8 +13,8 @@ like the real API, so a batch runner is tested through the real SDK:
   `server_error()` give an `errored` result of that type; `Fault.expired()` and
   `Fault.canceled()` give those results; a handler sees each request with path
   `/v1/messages/batches`;
-- a batch stays `in_progress` for `processing_delay` seconds of real time, then ends at once;
-  cancel ends it, its unprocessed requests `canceled`;
+- a batch stays `in_progress` for `processing_delay` seconds of real time (`math.inf`: until
+  `release()`), then ends at once; cancel ends it, its unprocessed requests `canceled`;
 - `simulated_duration` is how long each batch takes as the prompt cache sees it: the cache's
   clock moves on by that much before the batch is processed, so a 5-minute cache entry written
   by one turn's batch has expired when the next turn's batch runs, and a 1-hour one has not.
@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import inspect
 import json
+import math
 import re
 import secrets
 import time
@@ -94,6 +95,13 @@ class MessageBatches:
         self._skew = 0.0
         cache_clock = server.cache._clock
         server.cache._clock = lambda: cache_clock() + self._skew
+
+    def release(self) -> None:
+        """End the wait of every batch in progress now: they are processed at once."""
+        loop = self.server._loop
+        if loop is not None:
+            for batch in self._batches.values():
+                loop.call_soon_threadsafe(batch.wake.set)
 
     def status(self, batch_id: str) -> Status:
         """The processing status of a batch created on this server."""
@@ -240,8 +248,9 @@ class MessageBatches:
     # -- processing ----------------------------------------------------------------------------
 
     async def _process(self, batch: _Batch) -> None:
+        delay = None if math.isinf(self.processing_delay) else self.processing_delay
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(batch.wake.wait(), self.processing_delay)
+            await asyncio.wait_for(batch.wake.wait(), delay)
         self._skew += self.simulated_duration
         for custom_id, params in batch.requests:
             if batch.status == "canceling":
