@@ -41,7 +41,7 @@ def dump_outcome(outcome: Any) -> dict[str, Any]:
         "usage": dataclasses.asdict(outcome.usage),
         "stop_reason": outcome.stop_reason,
         "turns": outcome.turns,
-        "response": outcome.response.to_dict(mode="json"),
+        "response": outcome.response.to_dict(mode="json") if outcome.response is not None else None,
         "run_id": outcome.run_id,
         "thinking": outcome.thinking,
     }
@@ -73,13 +73,14 @@ def load_outcome(data: dict[str, Any] | None, agent: Agent) -> Any:
         from pydantic import TypeAdapter
 
         output = TypeAdapter(agent.output_type).validate_python(output)
+    response = data.get("response")
     return RunResult(
-        output,
-        data["messages"],
-        Usage(**data["usage"]),
-        data["stop_reason"],
-        data["turns"],
-        Message.model_validate(data["response"]),
-        data["run_id"],
-        data.get("thinking", ""),
+        output=output,
+        messages=data["messages"],
+        usage=Usage(**data["usage"]),
+        stop_reason=data["stop_reason"],
+        turns=data["turns"],
+        response=Message.model_validate(response) if response is not None else None,
+        run_id=data["run_id"],
+        thinking=data.get("thinking", ""),
     )

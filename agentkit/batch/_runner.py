@@ -9,7 +9,6 @@ a killed job resumes from them.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import math
 import secrets
@@ -213,10 +212,7 @@ def run_batch_sync(agent: Agent, inputs: Iterable[InputLike] | None = None, **op
         raise RuntimeError("run_batch_sync() was called inside a running event loop; use `await run_batch(...)` there")
 
     async def main() -> BatchResult:
-        try:
-            return await run_batch(agent, inputs, **options)
-        finally:
-            await agent.aclose()  # a client made here is tied to this event loop
+        return await run_batch(agent, inputs, **options)
 
     return anyio.run(main)
 
@@ -302,7 +298,8 @@ async def _streaming(job: _Job) -> AsyncIterator[BatchStream]:
                 yield BatchStream(job, receive)
             tg.cancel_scope.cancel()  # a no-op once every item was read; else leaving early stops the job
     finally:
-        job.close()
+        with anyio.CancelScope(shield=True):
+            await job.aclose()
 
 
 class _Job:
@@ -340,13 +337,16 @@ class _Job:
         self.saved = self.store.runs(self.id)
         self.deps = _deps_by_index(self.saved, given)
         self.spend, self.on_progress = spend, on_progress
+        self.agent, self.cache_ttl = agent, cache_ttl
+        self.owns_client = agent.client is None
         if agent.client is None:
-            import anthropic
+            from ..run import default_client
 
-            agent.client = anthropic.AsyncAnthropic()
-        self.agent = _batch_agent(agent, _Sessions(self.store, self.id), cache_ttl)
+            self.client = default_client()
+        else:
+            self.client = agent.client
         self.coordinator = Coordinator(
-            agent.client,
+            self.client,
             self.store,
             self.id,
             len(self.saved),
@@ -361,10 +361,12 @@ class _Job:
         self.done = sum(r.state == "done" for r in self.saved)
         self.failed = sum(r.state == "failed" for r in self.saved)
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         self.store.let_go(self.id)
         if self.owns_store:
             self.store.close()
+        if self.owns_client:
+            await self.client.close()
 
     async def run(self, send: anyio.abc.ObjectSendStream[BatchItem]) -> None:
         pending = [r for r in self.saved if r.state == "pending"]
@@ -373,10 +375,15 @@ class _Job:
                 if stored.state != "pending":
                     await send.send(self._item(stored.index, stored.input_id, load_outcome(stored.outcome, self.agent)))
             self.coordinator.live = len(pending)
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(self.coordinator.drive)
-                for stored in pending:
-                    tg.start_soon(self._one, stored, send)
+            # The runs read these settings; the agent itself is not changed (`Agent.override`).
+            batch_settings: dict[str, Any] = {"client": self.client, "session_store": _Sessions(self.store, self.id)}
+            if self.cache_ttl is not None:
+                batch_settings["cache_ttl"] = self.cache_ttl
+            with self.agent.override(**batch_settings):
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(self.coordinator.drive)
+                    for stored in pending:
+                        tg.start_soon(self._one, stored, send)
 
     async def _one(self, stored: StoredRun, send: anyio.abc.ObjectSendStream[BatchItem]) -> None:
         index, data = stored.index, stored.input
@@ -390,7 +397,7 @@ class _Job:
         variables, deps = data.get("vars") or None, self.deps.get(index)
         outcome: Any
         try:
-            if stored.started and _rewind(self.store, self.id, index):
+            if stored.started:  # the loop finishes what the saved history left open, then goes on
                 outcome = await self.agent.resume(session=session, vars=variables, deps=deps, hooks=hooks)
             else:
                 outcome = await self.agent.run(data["prompt"], vars=variables, deps=deps, session=session, hooks=hooks)
@@ -464,28 +471,6 @@ class _Sessions:
 
 def _index(session_id: str) -> int:
     return int(session_id.rsplit(":", 1)[1])
-
-
-def _rewind(store: JobStore, job: str, index: int) -> bool:
-    """Ready a started run to resume: its saved history must end with a user turn (a run killed after
-    its final answer was saved, before its outcome was, goes back to that answer's request, which
-    is replayed from the stored result). False if nothing is left to resume from."""
-    messages = store.messages(job, index)
-    last_user = max((i for i, m in enumerate(messages) if m["role"] == "user"), default=-1)
-    if last_user < 0:
-        return False
-    if last_user != len(messages) - 1:
-        store.save_messages(job, index, messages[: last_user + 1])
-    return True
-
-
-def _batch_agent(agent: Agent, sessions: _Sessions, cache_ttl: Literal["5m", "1h"] | None) -> Agent:
-    """The agent as the job runs it: the same settings and tools, its runs' sessions in the job file."""
-    derived = copy.copy(agent)
-    derived.session_store = sessions
-    if cache_ttl is not None:
-        derived.cache_ttl = cache_ttl
-    return derived
 
 
 def _inputs(inputs: Iterable[InputLike]) -> list[BatchInput]:

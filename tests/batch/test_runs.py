@@ -48,7 +48,8 @@ async def test_an_answer_cut_at_max_tokens_is_continued_in_the_next_batch(
 
     assert item.output == "Alpha beta gamma."
     assert len(messages_server.batches.submissions) == 2
-    assert item.result is not None and item.result.messages[-1]["role"] == "assistant"
+    assert item.result is not None
+    assert item.result.messages[-1]["role"] == "assistant"
 
 
 async def test_errored_and_expired_results_are_resubmitted_in_the_next_batch(
@@ -132,4 +133,5 @@ async def test_a_cost_cap_stops_new_batches_and_fails_the_runs_that_wait(
     assert len(messages_server.batches.submissions) == 1
     assert all(isinstance(item.error, UsageLimitExceeded) for item in result)
     assert "max_cost" in str(result.items[0].error)
-    assert result.cost_usd is not None and 0 < result.cost_usd <= 0.0004
+    assert result.cost_usd is not None
+    assert 0 < result.cost_usd <= 0.0004
