@@ -44,6 +44,7 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS batches (job TEXT, id TEXT, created REAL, state TEXT, PRIMARY KEY (job, id))",
     "CREATE TABLE IF NOT EXISTS requests (job TEXT, custom_id TEXT, idx INTEGER, seq INTEGER, key TEXT, "
     "batch TEXT, result TEXT, PRIMARY KEY (job, custom_id))",
+    "CREATE TABLE IF NOT EXISTS job_meta (id TEXT PRIMARY KEY, meta TEXT)",
 )
 
 
@@ -139,6 +140,15 @@ class JobStore:
                     for i, (input_id, data) in enumerate(inputs)
                 ],
             )
+
+    def set_meta(self, job: str, meta: dict[str, Any]) -> None:
+        """What the caller needs to resume the job by its id alone (the CLI: spec, vars, output)."""
+        self._db.execute("INSERT OR REPLACE INTO job_meta VALUES (?, ?)", (job, _dumps(meta)))
+
+    def meta(self, job: str) -> dict[str, Any] | None:
+        """What `set_meta` saved, or None."""
+        row = self._db.execute("SELECT meta FROM job_meta WHERE id = ?", (job,)).fetchone()
+        return cast("dict[str, Any]", json.loads(row[0])) if row else None
 
     def take(self, job: str) -> None:
         """Take a job for this process (to resume it); `SessionBusy` while another live process has it."""
