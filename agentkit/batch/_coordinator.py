@@ -116,6 +116,8 @@ class Coordinator:
         limits: Bounds on the whole job, checked before each batch.
         spend: Prices the job's usage (batch discount, cache writes by TTL).
         on_change: Called whenever the progress changes.
+        warm: Before a batch, write the shared prompt prefix to the (1-hour) cache with one live
+            `max_tokens: 0` request, so that the batch's requests, which run concurrently, read it.
     """
 
     def __init__(
@@ -130,6 +132,7 @@ class Coordinator:
         limits: UsageLimits | None,
         spend: Spend,
         on_change: Callable[[], None],
+        warm: bool = False,
     ) -> None:
         self.client, self.store, self.job = client, store, job
         self.polling, self.max_resubmits, self.limits, self.spend = polling, max_resubmits, limits, spend
@@ -141,6 +144,10 @@ class Coordinator:
         self.in_flight: dict[str, dict[str, _Request]] = {}  # batch id -> custom_id -> request
         self.submitted: list[str] = []  # batch ids this process created
         self.stopped: str | None = None  # why no more batches are submitted
+        self.warm = warm
+        self.warm_usage = Usage()  # the live cache-warming requests, billed at the live price
+        self.warm_write_1h = 0
+        self._warm_until = -math.inf
         self._changed = anyio.Event()
 
     # -- a resumed job -------------------------------------------------------------------------
@@ -271,8 +278,27 @@ class Coordinator:
             for request in requests:
                 self._resolve(request, UsageLimitExceeded(f"Batch job limit reached before the next batch: {refusal}"))
             return
+        await self._warm_cache(requests[0])
         for chunk in _chunks(requests):
             await self._create(chunk)
+
+    async def _warm_cache(self, request: _Request) -> None:
+        """One live `max_tokens: 0` request (cache pre-warming, which a batch does not take), at most
+        once per 55 minutes: it writes the system and tools prefix every request of the batch shares."""
+        if not self.warm or request.params is None or request.betas or time.monotonic() < self._warm_until:
+            return
+        if request.params.get("thinking") or not _has_breakpoint(request.params):
+            return
+        from anthropic.types import Message
+
+        self._warm_until = time.monotonic() + 55 * 60
+        try:
+            message = await self.client.post("/v1/messages", cast_to=Message, body={**request.params, "max_tokens": 0})
+        except Exception:  # only an optimisation: the batch goes out anyway
+            return
+        raw: dict[str, Any] = message.usage.to_dict(mode="json")
+        self.warm_usage.add(_usage(raw))
+        self.warm_write_1h += int((raw.get("cache_creation") or {}).get("ephemeral_1h_input_tokens") or 0)
 
     async def _create(self, requests: list[_Request]) -> None:
         for request in requests:
@@ -396,7 +422,7 @@ class Coordinator:
     # -- totals --------------------------------------------------------------------------------
 
     def usage(self) -> Usage:
-        total = Usage()
+        total = self.warm_usage + Usage()
         for run in self.runs.values():
             total.add(run.usage)
         return total
@@ -406,6 +432,14 @@ class Coordinator:
 
     def requests_in_flight(self) -> int:
         return sum(len(requests) for requests in self.in_flight.values())
+
+
+def _has_breakpoint(value: Any) -> bool:
+    if isinstance(value, dict):
+        return "cache_control" in value or any(_has_breakpoint(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_breakpoint(v) for v in value)
+    return False
 
 
 def _retryable(outcome: Message | BaseException) -> bool:

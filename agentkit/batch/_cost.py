@@ -54,6 +54,10 @@ class Spend:
         """The batch price of `usage`; 0 for a model without a known price."""
         return batch_cost(usage, self.model, cache_write_1h=cache_write_1h, prices=self.prices) or 0.0
 
+    def live_cost(self, usage: Usage, cache_write_1h: int = 0) -> float:
+        """The live (undiscounted) price of `usage`, as for the cache-warming requests."""
+        return batch_cost(usage, self.model, cache_write_1h=cache_write_1h, prices=self.prices, batch=False) or 0.0
+
     def prompt_cost(self, tokens: int) -> float:
         """The batch price of `tokens` prompt tokens sent uncached (an upper bound for the next batch)."""
         return self.cost(Usage(input_tokens=tokens))

@@ -148,6 +148,7 @@ async def run_batch(
     max_cost: float | None = None,
     prices: dict[str, Price] | None = None,
     cache_ttl: Literal["5m", "1h"] | None = "1h",
+    warm_cache: bool = True,
     on_progress: Callable[[BatchProgress], None] | None = None,
 ) -> BatchResult:
     """Run `agent` on every input through the Message Batches API; the outcomes in input order.
@@ -170,6 +171,9 @@ async def run_batch(
         prices: A price table instead of `agentkit.usage.PRICES`.
         cache_ttl: The cache TTL of the agent's breakpoints in batch mode (None: the agent's own).
             Batches may take longer than 5 minutes between turns, so 1 hour is the default.
+        warm_cache: With 1-hour caching, write the shared prefix (system, tools) to the cache with one
+            live `max_tokens: 0` request before a batch (at most once per 55 minutes): the requests of
+            a batch run concurrently and cannot read what another one writes.
         on_progress: Called with a `BatchProgress` whenever the job moves.
     """
     items: list[BatchItem] = []
@@ -185,6 +189,7 @@ async def run_batch(
         max_cost=max_cost,
         prices=prices,
         cache_ttl=cache_ttl,
+        warm_cache=warm_cache,
         on_progress=on_progress,
     ) as stream:
         async for item in stream:
@@ -230,6 +235,7 @@ def stream_batch(
     max_cost: float | None = None,
     prices: dict[str, Price] | None = None,
     cache_ttl: Literal["5m", "1h"] | None = "1h",
+    warm_cache: bool = True,
     on_progress: Callable[[BatchProgress], None] | None = None,
 ) -> AbstractAsyncContextManager[BatchStream]:
     """`run_batch`, with the items as they finish: `async with stream_batch(agent, inputs) as items:
@@ -248,6 +254,7 @@ def stream_batch(
         max_cost: US dollars after which no new batch is submitted.
         prices: A price table instead of `agentkit.usage.PRICES`.
         cache_ttl: The cache TTL of the agent's breakpoints in batch mode.
+        warm_cache: Warm the 1-hour cache with one live request before a batch.
         on_progress: Called with a `BatchProgress` whenever the job moves.
     """
     job = _Job(
@@ -261,6 +268,7 @@ def stream_batch(
         usage_limits=usage_limits,
         spend=Spend(agent.model, prices, max_cost),
         cache_ttl=cache_ttl,
+        warm_cache=warm_cache,
         on_progress=on_progress,
     )
     return _streaming(job)
@@ -318,6 +326,7 @@ class _Job:
         usage_limits: UsageLimits | None,
         spend: Spend,
         cache_ttl: Literal["5m", "1h"] | None,
+        warm_cache: bool,
         on_progress: Callable[[BatchProgress], None] | None,
     ) -> None:
         if spend.max_cost is not None and not spend.known():
@@ -355,6 +364,7 @@ class _Job:
             limits=usage_limits,
             spend=spend,
             on_change=self._changed,
+            warm=warm_cache and agent.cache != "off" and (cache_ttl or agent.cache_ttl) == "1h",
         )
         if resume is not None:
             self.coordinator.restore()
@@ -428,7 +438,11 @@ class _Job:
     def cost(self) -> float | None:
         if not self.spend.known():
             return None
-        return self.spend.cost(self.coordinator.usage(), self.coordinator.cache_write_1h())
+        c = self.coordinator
+        batched = c.usage() + Usage()
+        for f in dataclasses.fields(Usage):  # the warming requests are live, priced apart
+            setattr(batched, f.name, getattr(batched, f.name) - getattr(c.warm_usage, f.name))
+        return self.spend.cost(batched, c.cache_write_1h()) + self.spend.live_cost(c.warm_usage, c.warm_write_1h)
 
     def progress(self) -> BatchProgress:
         c = self.coordinator

@@ -17,7 +17,10 @@ like the real API, so a batch runner is tested through the real SDK:
   `release()`), then ends at once; cancel ends it, its unprocessed requests `canceled`;
 - `simulated_duration` is how long each batch takes as the prompt cache sees it: the cache's
   clock moves on by that much before the batch is processed, so a 5-minute cache entry written
-  by one turn's batch has expired when the next turn's batch runs, and a 1-hour one has not.
+  by one turn's batch has expired when the next turn's batch runs, and a 1-hour one has not;
+- the requests of one batch run concurrently, as the service runs them: each reads only what
+  was cached before the batch started, not what another request of the same batch wrote
+  (`cache_within_batch = True` processes them one after another instead).
 
 `submissions` lists the batch ids created, `submitted` every `custom_id` sent, in order: what a
 resume test counts to show that nothing was submitted twice.
@@ -87,6 +90,8 @@ class MessageBatches:
         self.server = server
         self.processing_delay = 0.0
         self.simulated_duration = 0.0
+        self.cache_within_batch = False
+        self.processing_seconds = 0.0  # time spent answering batch requests (to tell a runner's own time)
         self.submissions: list[str] = []
         self.submitted: list[str] = []
         self.requests: list[Request] = []
@@ -252,11 +257,22 @@ class MessageBatches:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(batch.wake.wait(), delay)
         self._skew += self.simulated_duration
+        started = time.perf_counter()
+        cache = self.server.cache
+        before = dict(cache._entries)
+        merged = dict(before)
         for custom_id, params in batch.requests:
             if batch.status == "canceling":
                 batch.results[custom_id] = {"type": "canceled"}
-            else:
-                batch.results[custom_id] = await self._answer(batch, params)
+                continue
+            if not self.cache_within_batch:
+                cache._entries = dict(before)
+            batch.results[custom_id] = await self._answer(batch, params)
+            if not self.cache_within_batch:
+                merged.update({k: v for k, v in cache._entries.items() if before.get(k) != v})
+        if not self.cache_within_batch:
+            cache._entries = merged
+        self.processing_seconds += time.perf_counter() - started
         batch.status, batch.ended_at = "ended", time.time()
 
     async def _answer(self, batch: _Batch, params: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from click.testing import CliRunner
 from conftest import three_turns
 
+from agentkit.batch import JobStore
 from agentkit.cli import main
 from agentkit.testing import MessagesServer
 
@@ -128,7 +129,9 @@ def test_a_killed_job_resumes_with_resume_and_submits_nothing_twice(files: Files
         try:
             _wait(lambda: len(server.batches.submissions) == 1, child)
             server.batches.release()  # turn 1 answered; its tools run; turn 2 is submitted and held
-            _wait(lambda: len(server.batches.submissions) == 2, child)
+            # Killed once the job file names batch 2 (a kill between the API creating a batch and the
+            # job saving its id would leave that batch unknown to the resumed job).
+            _wait(lambda: len(_saved_batches(tmp_path / "batches.sqlite3")) == 2, child)
         finally:
             child.kill()  # SIGKILL, with batch 2 in flight
             child.wait()
@@ -147,6 +150,14 @@ def test_a_killed_job_resumes_with_resume_and_submits_nothing_twice(files: Files
     lines = [json.loads(line) for line in (files.root / "out.jsonl").read_text().splitlines()]
     assert [line["output"] for line in lines] == ["A: A is in Examplestan; 1001", "B: B is in Examplestan; 1001"]
     assert sorted(log.read_text().splitlines()) == ["lookup A", "lookup B", "population A", "population B"]
+
+
+def _saved_batches(path: Path) -> list[str]:
+    store = JobStore(path)
+    try:
+        return store.batches("job-7")
+    finally:
+        store.close()
 
 
 def _wait(condition: object, child: subprocess.Popen[bytes]) -> None:
