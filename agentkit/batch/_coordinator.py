@@ -89,6 +89,27 @@ def request_body(params: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...
     return body, tuple(params.get("betas") or ())
 
 
+def shared_prefix_only(body: dict[str, Any]) -> dict[str, Any]:
+    """`body` without the cache breakpoints on its messages (and the top-level one, which marks the
+    last message): only the system and tools prefix, which every run of the job shares, is cached."""
+    out = {k: v for k, v in body.items() if k != "cache_control"}
+    messages = []
+    for message in body.get("messages") or ():
+        content = message.get("content")
+        if isinstance(content, list) and any(isinstance(b, dict) and "cache_control" in b for b in content):
+            content = [
+                {k: v for k, v in b.items() if k != "cache_control"} if isinstance(b, dict) else b for b in content
+            ]
+            message = {**message, "content": content}
+        messages.append(message)
+    out["messages"] = messages
+    return out
+
+
+def _unmarked(block: Any) -> Any:
+    return {k: v for k, v in block.items() if k != "cache_control"} if isinstance(block, dict) else block
+
+
 def request_key(body: dict[str, Any]) -> str:
     """What identifies a request across a resume: the body without its cache breakpoints and
     `max_tokens`, which a restarted run may place or lower differently for the same history."""
@@ -118,6 +139,9 @@ class Coordinator:
         on_change: Called whenever the progress changes.
         warm: Before a batch, write the shared prompt prefix to the (1-hour) cache with one live
             `max_tokens: 0` request, so that the batch's requests, which run concurrently, read it.
+        cache_history: Keep the breakpoints on each run's own history. Off by default: a run's
+            history is written at the 1-hour price (2x) and read back a turn or two later at best,
+            which costs more than sending it uncached; the shared system and tools prefix is kept.
     """
 
     def __init__(
@@ -133,6 +157,7 @@ class Coordinator:
         spend: Spend,
         on_change: Callable[[], None],
         warm: bool = False,
+        cache_history: bool = False,
     ) -> None:
         self.client, self.store, self.job = client, store, job
         self.polling, self.max_resubmits, self.limits, self.spend = polling, max_resubmits, limits, spend
@@ -144,7 +169,7 @@ class Coordinator:
         self.in_flight: dict[str, dict[str, _Request]] = {}  # batch id -> custom_id -> request
         self.submitted: list[str] = []  # batch ids this process created
         self.stopped: str | None = None  # why no more batches are submitted
-        self.warm = warm
+        self.warm, self.cache_history = warm, cache_history
         self.warm_usage = Usage()  # the live cache-warming requests, billed at the live price
         self.warm_write_1h = 0
         self._warm_until = -math.inf
@@ -185,6 +210,8 @@ class Coordinator:
     async def request(self, index: int, params: dict[str, Any]) -> Message:
         """The answer to one model request of run `index`: from a replayed result, a batch in flight, or a new batch."""
         body, betas = request_body(params)
+        if not self.cache_history:
+            body = shared_prefix_only(body)
         key = request_key(body)
         run = self.runs[index]
         if run.replay.get(key):

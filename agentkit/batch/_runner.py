@@ -149,6 +149,7 @@ async def run_batch(
     prices: dict[str, Price] | None = None,
     cache_ttl: Literal["5m", "1h"] | None = "1h",
     warm_cache: bool = True,
+    cache_history: bool = False,
     on_progress: Callable[[BatchProgress], None] | None = None,
 ) -> BatchResult:
     """Run `agent` on every input through the Message Batches API; the outcomes in input order.
@@ -174,6 +175,9 @@ async def run_batch(
         warm_cache: With 1-hour caching, write the shared prefix (system, tools) to the cache with one
             live `max_tokens: 0` request before a batch (at most once per 55 minutes): the requests of
             a batch run concurrently and cannot read what another one writes.
+        cache_history: Keep agentkit's cache breakpoints on each run's own history too (default: only
+            the shared system and tools prefix is cached; a run's history, written at the 1-hour
+            price and read back a turn or two later, costs more cached than sent again).
         on_progress: Called with a `BatchProgress` whenever the job moves.
     """
     items: list[BatchItem] = []
@@ -190,6 +194,7 @@ async def run_batch(
         prices=prices,
         cache_ttl=cache_ttl,
         warm_cache=warm_cache,
+        cache_history=cache_history,
         on_progress=on_progress,
     ) as stream:
         async for item in stream:
@@ -236,6 +241,7 @@ def stream_batch(
     prices: dict[str, Price] | None = None,
     cache_ttl: Literal["5m", "1h"] | None = "1h",
     warm_cache: bool = True,
+    cache_history: bool = False,
     on_progress: Callable[[BatchProgress], None] | None = None,
 ) -> AbstractAsyncContextManager[BatchStream]:
     """`run_batch`, with the items as they finish: `async with stream_batch(agent, inputs) as items:
@@ -255,6 +261,7 @@ def stream_batch(
         prices: A price table instead of `agentkit.usage.PRICES`.
         cache_ttl: The cache TTL of the agent's breakpoints in batch mode.
         warm_cache: Warm the 1-hour cache with one live request before a batch.
+        cache_history: Cache each run's own history too.
         on_progress: Called with a `BatchProgress` whenever the job moves.
     """
     job = _Job(
@@ -269,6 +276,7 @@ def stream_batch(
         spend=Spend(agent.model, prices, max_cost),
         cache_ttl=cache_ttl,
         warm_cache=warm_cache,
+        cache_history=cache_history,
         on_progress=on_progress,
     )
     return _streaming(job)
@@ -327,6 +335,7 @@ class _Job:
         spend: Spend,
         cache_ttl: Literal["5m", "1h"] | None,
         warm_cache: bool,
+        cache_history: bool,
         on_progress: Callable[[BatchProgress], None] | None,
     ) -> None:
         if spend.max_cost is not None and not spend.known():
@@ -365,6 +374,7 @@ class _Job:
             spend=spend,
             on_change=self._changed,
             warm=warm_cache and agent.cache != "off" and (cache_ttl or agent.cache_ttl) == "1h",
+            cache_history=cache_history,
         )
         if resume is not None:
             self.coordinator.restore()
