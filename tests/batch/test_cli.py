@@ -166,3 +166,9 @@ def _wait(condition: object, child: subprocess.Popen[bytes]) -> None:
         assert child.poll() is None, "the job ended before it was killed"
         assert time.monotonic() < deadline, "the job never got there"
         time.sleep(0.02)
+
+
+def test_the_help_in_the_docs_is_the_real_help() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "batch.md").read_text(encoding="utf-8")
+    real = CliRunner().invoke(main, ["batch", "--help"], terminal_width=100).stdout
+    assert f"```text\n$ agentkit batch --help\n{real}```\n" in page
