@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -195,6 +196,35 @@ class Coordinator:
             self.runs[index].cache_write_1h = totals.pop("cache_write_1h", 0)
             self.runs[index].usage = Usage(**totals)
 
+    async def adopt(self) -> None:
+        """Find the batches a stopped process was creating when it stopped: the API's newest batch with
+        as many requests, created since, is taken for it (its results are matched by custom_id, so a
+        wrong guess only sends those requests again); none found, they are sent again."""
+        intents = self.store.intents(self.job)
+        if not intents:
+            return
+        known = set(self.store.batches(self.job))
+        page = await self.client.messages.batches.list(limit=100)
+        for intent, since, count in intents:
+            found = next(
+                (
+                    b.id
+                    for b in page.data
+                    if b.id not in known
+                    and b.created_at.timestamp() >= since - 300
+                    and sum(b.request_counts.model_dump().values()) == count
+                ),
+                None,
+            )
+            self.store.submitted(self.job, intent, found)
+            requests = list(self.in_flight.pop(intent, {}).values())
+            if found is None:
+                for request in requests:
+                    self._detach(request)
+            else:
+                known.add(found)
+                self.in_flight[found] = {r.custom_id: r for r in requests}
+
     def _stored_usage(self) -> dict[int, dict[str, int]]:
         return {r.index: dict(r.usage) for r in self.store.runs(self.job) if r.usage}
 
@@ -278,6 +308,7 @@ class Coordinator:
     async def drive(self) -> None:
         """Submit, poll and answer until every run has finished."""
         wait = self.polling.first
+        await self.adopt()
         next_poll = time.monotonic()  # batches re-attached to on a resume are checked at once
         while self.live > 0:
             if self.waiting and self.blocked >= self.live:
@@ -336,9 +367,17 @@ class Coordinator:
         payload = [{"custom_id": r.custom_id, "params": r.params} for r in requests]
         api: Any = self.client.beta.messages.batches if betas else self.client.messages.batches
         extra = {"betas": list(betas)} if betas else {}
+        intent = "pending_" + secrets.token_hex(8)
+        self.store.submitting(
+            self.job, intent, [(r.custom_id, r.run, int(r.custom_id.rsplit("_", 1)[1]), r.key) for r in requests]
+        )
         try:
             batch = await api.create(requests=payload, **extra)
-        except Exception as exc:  # the SDK retried it already; the runs of this batch fail, the others go on
+        except BaseException as exc:
+            if not isinstance(exc, Exception):  # cancelled while creating: it may exist; resume looks for it
+                raise
+            self.store.submitted(self.job, intent, None)  # the SDK retried it already; these runs fail
+
             error = APIError(
                 f"Creating a message batch of {len(requests)} requests failed: {exc}",
                 status_code=getattr(exc, "status_code", None),
@@ -350,9 +389,7 @@ class Coordinator:
             self._change()
             return
         # Persisted before anything else can happen: a killed process re-attaches to this batch.
-        self.store.submitted(
-            self.job, batch.id, [(r.custom_id, r.run, int(r.custom_id.rsplit("_", 1)[1]), r.key) for r in requests]
-        )
+        self.store.submitted(self.job, intent, batch.id)
         self.submitted.append(batch.id)
         self.in_flight[batch.id] = {r.custom_id: r for r in requests}
         self._change()

@@ -202,14 +202,34 @@ class JobStore:
 
     # -- batches -------------------------------------------------------------------------------
 
-    def submitted(self, job: str, batch: str, requests: Iterable[tuple[str, int, int, str]]) -> None:
-        """A batch was created with these requests (custom_id, run index, seq, key)."""
+    def submitting(self, job: str, intent: str, requests: Iterable[tuple[str, int, int, str]]) -> None:
+        """A batch of these requests (custom_id, run index, seq, key) is about to be created, under the
+        placeholder id `intent`: a process killed before `submitted` leaves a trace to find it by."""
         with self._transaction() as db:
-            db.execute("INSERT INTO batches VALUES (?, ?, ?, 'in_flight')", (job, batch, time.time()))
+            db.execute("INSERT INTO batches VALUES (?, ?, ?, 'submitting')", (job, intent, time.time()))
             db.executemany(
                 "INSERT OR REPLACE INTO requests VALUES (?, ?, ?, ?, ?, ?, NULL)",
-                [(job, cid, index, seq, key, batch) for cid, index, seq, key in requests],
+                [(job, cid, index, seq, key, intent) for cid, index, seq, key in requests],
             )
+
+    def submitted(self, job: str, intent: str, batch: str | None) -> None:
+        """The batch `intent` stood for was created as `batch` (None: it was not created at all)."""
+        with self._transaction() as db:
+            if batch is None:
+                db.execute("DELETE FROM requests WHERE job = ? AND batch = ?", (job, intent))
+                db.execute("DELETE FROM batches WHERE job = ? AND id = ?", (job, intent))
+                return
+            db.execute("UPDATE requests SET batch = ? WHERE job = ? AND batch = ?", (batch, job, intent))
+            db.execute("UPDATE batches SET id = ?, state = 'in_flight' WHERE job = ? AND id = ?", (batch, job, intent))
+
+    def intents(self, job: str) -> list[tuple[str, float, int]]:
+        """Batches being created when the process stopped: (placeholder id, when, how many requests)."""
+        rows = self._db.execute(
+            "SELECT b.id, b.created, COUNT(r.custom_id) FROM batches b LEFT JOIN requests r "
+            "ON r.job = b.job AND r.batch = b.id WHERE b.job = ? AND b.state = 'submitting' GROUP BY b.id",
+            (job,),
+        ).fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]
 
     def received(
         self, job: str, batch: str, results: dict[str, dict[str, Any]], usage: dict[int, dict[str, int]]
@@ -228,7 +248,7 @@ class JobStore:
 
     def batches(self, job: str, state: str | None = None) -> list[str]:
         """The job's batch ids in submission order (only those in `state`, if given)."""
-        sql, args = "SELECT id FROM batches WHERE job = ?", [job]
+        sql, args = "SELECT id FROM batches WHERE job = ? AND state != 'submitting'", [job]
         if state is not None:
             sql, args = sql + " AND state = ?", [*args, state]
         return [r[0] for r in self._db.execute(sql + " ORDER BY created, rowid", args).fetchall()]

@@ -103,3 +103,24 @@ async def test_a_finished_job_resumed_gives_back_its_results_without_a_request(
     assert [i.output for i in again] == [i.output for i in first]
     assert len(seen) == 3
     assert again.usage == first.usage
+
+
+async def test_a_batch_created_just_before_the_process_died_is_found_not_sent_again(
+    agent: Agent, messages_server: MessagesServer, store: JobStore
+) -> None:
+    messages_server.respond_with(three_turns)
+    messages_server.batches.processing_delay = math.inf
+    await _run_until(agent, store, ["About A", "About B"], batches=1)
+    [created] = messages_server.batches.submissions
+    # As if the process had died after the API created the batch, before the job saved its id:
+    store._db.execute("UPDATE batches SET id = 'pending_1', state = 'submitting' WHERE id = ?", (created,))
+    store._db.execute("UPDATE requests SET batch = 'pending_1' WHERE batch = ?", (created,))
+    messages_server.batches.processing_delay = 0
+    messages_server.batches.release()
+
+    result = await run_batch(agent, resume="job-1", store=store, polling=FAST)
+
+    assert [item.output for item in result] == ["A: A is in Examplestan; 1001", "B: B is in Examplestan; 1001"]
+    assert len(messages_server.batches.submissions) == 3
+    assert max(Counter(messages_server.batches.submitted).values()) == 1
+    assert result.batches == messages_server.batches.submissions
