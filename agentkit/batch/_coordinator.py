@@ -67,6 +67,7 @@ class _Request:
     betas: tuple[str, ...] = ()
     custom_id: str = ""
     attempts: int = 0
+    size: int = 0  # bytes of JSON, about
     done: anyio.Event = field(default_factory=anyio.Event)
     outcome: Message | BaseException | None = None
     waiting: bool = False  # a run is blocked on it
@@ -111,10 +112,12 @@ def _unmarked(block: Any) -> Any:
     return {k: v for k, v in block.items() if k != "cache_control"} if isinstance(block, dict) else block
 
 
-def request_key(body: dict[str, Any]) -> str:
+def request_key(body: dict[str, Any]) -> tuple[str, int]:
     """What identifies a request across a resume: the body without its cache breakpoints and
-    `max_tokens`, which a restarted run may place or lower differently for the same history."""
-    return hashlib.sha256(json.dumps(_strip(body), sort_keys=True, default=str).encode()).hexdigest()[:32]
+    `max_tokens`, which a restarted run may place or lower differently for the same history; and
+    the body's size in bytes, about (for the batch size limit)."""
+    data = json.dumps(_strip(body), sort_keys=True, default=str).encode()
+    return hashlib.sha256(data).hexdigest()[:32], len(data)
 
 
 def _strip(value: Any) -> Any:
@@ -242,7 +245,7 @@ class Coordinator:
         body, betas = request_body(params)
         if not self.cache_history:
             body = shared_prefix_only(body)
-        key = request_key(body)
+        key, size = request_key(body)
         run = self.runs[index]
         if run.replay.get(key):
             return self._deliver(run.replay[key].pop(0))
@@ -252,6 +255,7 @@ class Coordinator:
         else:
             request = _Request(index, key, body, betas)
             self.waiting.append(request)
+        request.size = size
         request.waiting = True
         self.blocked += 1
         self._change()
@@ -396,7 +400,7 @@ class Coordinator:
 
     def _over_limits(self, requests: list[_Request]) -> str | None:
         """Why the next batch must not go out, or None: the job's usage plus the batch's prompts."""
-        prompt = sum(len(json.dumps(r.params)) // 4 for r in requests)
+        prompt = sum(r.size // 4 for r in requests)
         used = self.usage()
         if self.limits is not None:
             bounds = UsageLimits(**{**_fields(self.limits), "cost_usd": None})
@@ -526,7 +530,9 @@ def _fields(value: Any) -> dict[str, Any]:
     return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
 
 
-def _chunks(requests: list[_Request]) -> list[list[_Request]]:
+def _chunks(
+    requests: list[_Request], max_requests: int = MAX_BATCH_REQUESTS, max_bytes: int = MAX_BATCH_BYTES
+) -> list[list[_Request]]:
     """The requests in batches within the API's limits; requests with different beta flags apart."""
     groups: dict[tuple[str, ...], list[_Request]] = {}
     for request in requests:
@@ -536,8 +542,8 @@ def _chunks(requests: list[_Request]) -> list[list[_Request]]:
         chunk: list[_Request] = []
         size = 0
         for request in group:
-            length = len(json.dumps(request.params)) + 100
-            if chunk and (len(chunk) >= MAX_BATCH_REQUESTS or size + length > MAX_BATCH_BYTES):
+            length = request.size + 200  # the custom_id, the envelope and the breakpoints left out of the key
+            if chunk and (len(chunk) >= max_requests or size + length > max_bytes):
                 chunks.append(chunk)
                 chunk, size = [], 0
             chunk.append(request)
