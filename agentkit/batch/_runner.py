@@ -200,8 +200,9 @@ async def run_batch(
         async for item in stream:
             items.append(item)
         job = stream.job
+        batches = job.store.batches(job.id)  # before the block closes a store it opened
     items.sort(key=lambda item: item.index)
-    return BatchResult(job.id, items, job.coordinator.usage(), job.cost(), job.store.batches(job.id))
+    return BatchResult(job.id, items, job.coordinator.usage(), job.cost(), batches)
 
 
 def run_batch_sync(agent: Agent, inputs: Iterable[InputLike] | None = None, **options: Any) -> BatchResult:
