@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
 from click.testing import CliRunner
 from conftest import three_turns
 
@@ -152,10 +154,10 @@ def test_a_killed_job_resumes_with_resume_and_submits_nothing_twice(files: Files
     assert sorted(log.read_text().splitlines()) == ["lookup A", "lookup B", "population A", "population B"]
 
 
-def _saved_batches(path: Path) -> list[str]:
+def _saved_batches(path: Path, job: str = "job-7") -> list[str]:
     store = JobStore(path)
     try:
-        return store.batches("job-7")
+        return store.batches(job)
     finally:
         store.close()
 
@@ -172,3 +174,56 @@ def test_the_help_in_the_docs_is_the_real_help() -> None:
     page = (Path(__file__).resolve().parents[2] / "docs" / "batch.md").read_text(encoding="utf-8")
     real = CliRunner().invoke(main, ["batch", "--help"], terminal_width=100).stdout
     assert f"```text\n$ agentkit batch --help\n{real}```\n" in page
+
+
+@pytest.mark.agentkit_allow_rejected
+def test_a_failed_line_is_written_with_its_error_and_the_exit_code_is_1(
+    files: Files, messages_server: MessagesServer
+) -> None:
+    _write_files(files)
+    blank = [{"role": "user", "content": [{"type": "text", "text": " "}]}, {"role": "assistant", "content": "ok"}]
+    lines = [{"id": "a", "prompt": "About A"}, {"id": "bad", "prompt": "About B", "history": blank}]
+    files.write("in.jsonl", "".join(json.dumps(line) + "\n" for line in lines))
+    messages_server.respond_with(three_turns)
+
+    code, _, _ = _invoke(
+        messages_server, files.root, "geo.yaml", "in.jsonl", "-o", "out.jsonl", "--poll", "0.001", "-q"
+    )
+
+    assert code == 1
+    good, bad = [json.loads(line) for line in (files.root / "out.jsonl").read_text().splitlines()]
+    assert (good["output"], good["error"]) == ("A: A is in Examplestan; 1001", None)
+    assert bad["output"] is None
+    assert bad["error"]["type"] == "APIError"
+    assert "invalid_request_error" in bad["error"]["message"]
+
+
+def test_ctrl_c_exits_130_and_the_job_resumes(files: Files, tmp_path: Path) -> None:
+    _write_files(files)
+    with MessagesServer(three_turns) as server:
+        server.batches.processing_delay = math.inf
+        env = {
+            **os.environ,
+            "ANTHROPIC_BASE_URL": server.url,
+            "ANTHROPIC_API_KEY": "sk-ant-test",
+            "AGENTKIT_SESSIONS": str(tmp_path / "s.db"),
+        }
+        args = ["batch", "geo.yaml", "in.jsonl", "-o", "out.jsonl", "--prompt", "About {{ city }}", "--job-id", "job-8"]
+        child = subprocess.Popen(
+            [sys.executable, "-m", "agentkit", *args, "--poll", "0.01"], env=env, cwd=files.root, stderr=subprocess.PIPE
+        )
+        try:
+            _wait(lambda: len(_saved_batches(tmp_path / "batches.sqlite3", "job-8")) == 1, child)
+            child.send_signal(signal.SIGINT)
+            _, stderr = child.communicate(timeout=30)
+        finally:
+            child.kill()
+        assert child.returncode == 130
+        assert "Interrupted; the job is saved: agentkit batch --resume job-8" in stderr.decode()
+        server.batches.processing_delay = 0
+        server.batches.release()
+
+        code, _, _ = _invoke(server, tmp_path, "--resume", "job-8", "--poll", "0.001", "-q")
+
+        assert code == 0
+        assert len(server.batches.submissions) == 3

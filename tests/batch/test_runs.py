@@ -6,7 +6,7 @@ import pytest
 from conftest import FAST, MODEL, three_turns
 from pydantic import BaseModel
 
-from agentkit import Agent, APIError, UsageLimitExceeded
+from agentkit import Agent, APIError, UsageLimitExceeded, UsageLimits
 from agentkit.batch import BatchInput, JobStore, run_batch, stream_batch
 from agentkit.testing import Fault, MessagesServer, Reply, Request, text, tool_use
 
@@ -135,3 +135,15 @@ async def test_a_cost_cap_stops_new_batches_and_fails_the_runs_that_wait(
     assert "max_cost" in str(result.items[0].error)
     assert result.cost_usd is not None
     assert 0 < result.cost_usd <= 0.0004
+
+
+async def test_usage_limits_bound_the_whole_job(messages_server: MessagesServer, store: JobStore, agent: Agent) -> None:
+    messages_server.respond_with(three_turns)
+
+    result = await run_batch(
+        agent, ["About A", "About B"], store=store, polling=FAST, usage_limits=UsageLimits(requests=3)
+    )
+
+    assert len(messages_server.batches.submissions) == 1  # a second batch would make 4 requests
+    assert all(isinstance(item.error, UsageLimitExceeded) for item in result)
+    assert "requests: 2 used, the next batch has 2, limit 3" in str(result.items[0].error)
