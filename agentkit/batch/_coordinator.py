@@ -14,8 +14,6 @@ key) gets that result, or waits on that batch, and nothing is submitted twice.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import secrets
 import time
@@ -28,19 +26,17 @@ import anyio
 from ..errors import APIError, UsageLimitExceeded
 from ..usage import Usage, UsageLimits
 from ._cost import Spend
+from ._requests import chunks, has_breakpoint, request_body, request_key, shared_prefix_only, usage_of
 from ._store import JobStore
 
 if TYPE_CHECKING:
     import anthropic
     from anthropic.types import Message
 
-__all__ = ["MAX_BATCH_BYTES", "MAX_BATCH_REQUESTS", "Coordinator", "Polling", "request_key"]
+__all__ = ["Coordinator", "Polling"]
 
-MAX_BATCH_REQUESTS = 100_000
-MAX_BATCH_BYTES = 256_000_000  # the API's 256 MB, with room for the envelope
 RETRYABLE = frozenset({"overloaded_error", "api_error", "rate_limit_error", "timeout_error", "expired", "canceled"})
 _STATUS = {"invalid_request_error": 400, "rate_limit_error": 429, "api_error": 500, "overloaded_error": 529}
-_NOT_SENT = frozenset({"extra_headers", "extra_query", "extra_body", "timeout", "stream", "betas"})
 
 
 @dataclass(frozen=True)
@@ -82,50 +78,6 @@ class _Run:
     usage: Usage = field(default_factory=Usage)
     cache_write_1h: int = 0
     resumed: bool = False  # restarted from its saved history; its first request not asked yet
-
-
-def request_body(params: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
-    """The JSON body a request sends (what a batch request's `params` are), and its beta flags."""
-    body = {k: v for k, v in params.items() if k not in _NOT_SENT}
-    body.update(params.get("extra_body") or {})
-    return body, tuple(params.get("betas") or ())
-
-
-def shared_prefix_only(body: dict[str, Any]) -> dict[str, Any]:
-    """`body` without the cache breakpoints on its messages (and the top-level one, which marks the
-    last message): only the system and tools prefix, which every run of the job shares, is cached."""
-    out = {k: v for k, v in body.items() if k != "cache_control"}
-    messages = []
-    for message in body.get("messages") or ():
-        content = message.get("content")
-        if isinstance(content, list) and any(isinstance(b, dict) and "cache_control" in b for b in content):
-            content = [
-                {k: v for k, v in b.items() if k != "cache_control"} if isinstance(b, dict) else b for b in content
-            ]
-            message = {**message, "content": content}
-        messages.append(message)
-    out["messages"] = messages
-    return out
-
-
-def _unmarked(block: Any) -> Any:
-    return {k: v for k, v in block.items() if k != "cache_control"} if isinstance(block, dict) else block
-
-
-def request_key(body: dict[str, Any]) -> tuple[str, int]:
-    """What identifies a request across a resume: the body without its cache breakpoints and
-    `max_tokens`, which a restarted run may place or lower differently for the same history; and
-    the body's size in bytes, about (for the batch size limit)."""
-    data = json.dumps(_strip(body), sort_keys=True, default=str).encode()
-    return hashlib.sha256(data).hexdigest()[:32], len(data)
-
-
-def _strip(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _strip(v) for k, v in value.items() if k not in ("cache_control", "max_tokens")}
-    if isinstance(value, list):
-        return [_strip(v) for v in value]
-    return value
 
 
 class Coordinator:
@@ -195,7 +147,7 @@ class Coordinator:
             self.in_flight.setdefault(stored.batch, {})[stored.custom_id] = request
             run.attached.setdefault(stored.key, []).append(request)
             run.resumed = True
-        for index, totals in self._stored_usage().items():
+        for index, totals in self._storedusage_of().items():
             self.runs[index].cache_write_1h = totals.pop("cache_write_1h", 0)
             self.runs[index].usage = Usage(**totals)
 
@@ -228,7 +180,7 @@ class Coordinator:
                 known.add(found)
                 self.in_flight[found] = {r.custom_id: r for r in requests}
 
-    def _stored_usage(self) -> dict[int, dict[str, int]]:
+    def _storedusage_of(self) -> dict[int, dict[str, int]]:
         return {r.index: dict(r.usage) for r in self.store.runs(self.job) if r.usage}
 
     # -- the runs' side ------------------------------------------------------------------------
@@ -341,7 +293,7 @@ class Coordinator:
                 self._resolve(request, UsageLimitExceeded(f"Batch job limit reached before the next batch: {refusal}"))
             return
         await self._warm_cache(requests[0])
-        for chunk in _chunks(requests):
+        for chunk in chunks(requests):
             await self._create(chunk)
 
     async def _warm_cache(self, request: _Request) -> None:
@@ -349,7 +301,7 @@ class Coordinator:
         once per 55 minutes: it writes the system and tools prefix every request of the batch shares."""
         if not self.warm or request.params is None or request.betas or time.monotonic() < self._warm_until:
             return
-        if request.params.get("thinking") or not _has_breakpoint(request.params):
+        if request.params.get("thinking") or not has_breakpoint(request.params):
             return
         from anthropic.types import Message
 
@@ -359,7 +311,7 @@ class Coordinator:
         except Exception:  # only an optimisation: the batch goes out anyway
             return
         raw: dict[str, Any] = message.usage.to_dict(mode="json")
-        self.warm_usage.add(_usage(raw))
+        self.warm_usage.add(usage_of(raw))
         self.warm_write_1h += int((raw.get("cache_creation") or {}).get("ephemeral_1h_input_tokens") or 0)
 
     async def _create(self, requests: list[_Request]) -> None:
@@ -450,7 +402,7 @@ class Coordinator:
             if result["type"] == "succeeded":
                 run = self.runs[request.run]
                 usage = result["message"].get("usage") or {}
-                run.usage.add(_usage(usage))
+                run.usage.add(usage_of(usage))
                 run.cache_write_1h += int((usage.get("cache_creation") or {}).get("ephemeral_1h_input_tokens") or 0)
                 touched[request.run] = {**_fields(run.usage), "cache_write_1h": run.cache_write_1h}
         # Persisted before any run goes on: a killed process replays these instead of resubmitting.
@@ -502,51 +454,11 @@ class Coordinator:
         return sum(len(requests) for requests in self.in_flight.values())
 
 
-def _has_breakpoint(value: Any) -> bool:
-    if isinstance(value, dict):
-        return "cache_control" in value or any(_has_breakpoint(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_breakpoint(v) for v in value)
-    return False
-
-
 def _retryable(outcome: Message | BaseException) -> bool:
     return isinstance(outcome, APIError) and outcome.error_type in RETRYABLE
-
-
-def _usage(raw: dict[str, Any]) -> Usage:
-    return Usage(
-        input_tokens=raw.get("input_tokens") or 0,
-        output_tokens=raw.get("output_tokens") or 0,
-        cache_read_tokens=raw.get("cache_read_input_tokens") or 0,
-        cache_write_tokens=raw.get("cache_creation_input_tokens") or 0,
-        requests=1,
-    )
 
 
 def _fields(value: Any) -> dict[str, Any]:
     import dataclasses
 
     return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-
-
-def _chunks(
-    requests: list[_Request], max_requests: int = MAX_BATCH_REQUESTS, max_bytes: int = MAX_BATCH_BYTES
-) -> list[list[_Request]]:
-    """The requests in batches within the API's limits; requests with different beta flags apart."""
-    groups: dict[tuple[str, ...], list[_Request]] = {}
-    for request in requests:
-        groups.setdefault(request.betas, []).append(request)
-    chunks: list[list[_Request]] = []
-    for group in groups.values():
-        chunk: list[_Request] = []
-        size = 0
-        for request in group:
-            length = request.size + 200  # the custom_id, the envelope and the breakpoints left out of the key
-            if chunk and (len(chunk) >= max_requests or size + length > max_bytes):
-                chunks.append(chunk)
-                chunk, size = [], 0
-            chunk.append(request)
-            size += length
-        chunks.append(chunk)
-    return chunks

@@ -12,9 +12,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import secrets
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -25,6 +24,7 @@ from ..hooks import RunHooks
 from ..usage import Price, Usage, UsageLimits
 from ._coordinator import Coordinator, Polling
 from ._cost import Spend
+from ._inputs import BatchInput, BatchItem, BatchProgress, BatchResult, InputLike, deps_by_index, normalise, saved_input
 from ._outcomes import dump_outcome, load_outcome
 from ._store import JobStore, StoredRun, default_path
 
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from anthropic.types import Message, MessageParam
 
     from ..agent import Agent
-    from ..result import RunResult
 
 __all__ = [
     "BatchInput",
@@ -44,95 +43,6 @@ __all__ = [
     "run_batch_sync",
     "stream_batch",
 ]
-
-Prompt = str | Sequence[dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class BatchInput:
-    """One input of a batch job: what `Agent.run` takes, and a stable id.
-
-    Args:
-        id: Names the input in results, progress and a resumed job; unique in the job.
-        prompt: The user prompt (text or content blocks).
-        vars: Template variables for the system prompt, over the agent's.
-        deps: Reach tools through `RunContext.deps`; not saved (pass the inputs again to resume).
-        history: Earlier messages the run continues from.
-    """
-
-    id: str
-    prompt: Prompt | None = None
-    vars: Mapping[str, Any] | None = None
-    deps: Any = None
-    history: Sequence[MessageParam] | None = None
-
-
-InputLike = BatchInput | str | Mapping[str, Any]
-
-
-@dataclass
-class BatchItem:
-    """The outcome of one input: its `RunResult`, or the typed error it failed with.
-
-    `usage` is what the batches billed for this input (every result received, across resumes);
-    `cost_usd` prices it with the batch discount, None when the model has no known price.
-    """
-
-    id: str
-    index: int
-    result: RunResult[Any] | None = None
-    error: Exception | None = None
-    usage: Usage = field(default_factory=Usage)
-    cache_write_1h_tokens: int = 0
-    cost_usd: float | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Whether the run finished with a result."""
-        return self.result is not None
-
-    @property
-    def output(self) -> Any:
-        """The run's output, or None if it failed."""
-        return self.result.output if self.result is not None else None
-
-
-@dataclass(frozen=True)
-class BatchProgress:
-    """Where a job stands, given to `on_progress` whenever it changes."""
-
-    job_id: str
-    runs: int
-    done: int
-    failed: int
-    batches_submitted: int
-    batches_in_flight: int
-    requests_in_flight: int
-    usage: Usage
-    cost_usd: float | None
-
-
-@dataclass
-class BatchResult:
-    """Every input's outcome in input order, and the job's totals."""
-
-    job_id: str
-    items: list[BatchItem]
-    usage: Usage
-    cost_usd: float | None
-    batches: list[str]
-    """The ids of every batch the job submitted, across resumes."""
-
-    def __iter__(self) -> Any:
-        return iter(self.items)
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    @property
-    def failed(self) -> list[BatchItem]:
-        """The items that ended in an error."""
-        return [item for item in self.items if not item.ok]
 
 
 async def run_batch(
@@ -346,15 +256,15 @@ class _Job:
         self.owns_store = not isinstance(store, JobStore)
         self.store = store if isinstance(store, JobStore) else JobStore(store or default_path(agent.session_store))
         self.id = resume or job_id or "batch_" + secrets.token_hex(6)
-        given = _inputs(inputs) if inputs is not None else None
+        given = normalise(inputs) if inputs is not None else None
         if resume is None:
             if given is None:
                 raise ConfigurationError("run_batch() needs inputs=, or resume= with the id of a job to go on with")
-            self.store.create(self.id, agent.name, agent.model, [(i.id, _saved_input(i)) for i in given])
+            self.store.create(self.id, agent.name, agent.model, [(i.id, saved_input(i)) for i in given])
         else:
             self.store.take(self.id)
         self.saved = self.store.runs(self.id)
-        self.deps = _deps_by_index(self.saved, given)
+        self.deps = deps_by_index(self.saved, given)
         self.spend, self.on_progress = spend, on_progress
         self.agent, self.cache_ttl = agent, cache_ttl
         self.owns_client = agent.client is None
@@ -496,64 +406,3 @@ class _Sessions:
 
 def _index(session_id: str) -> int:
     return int(session_id.rsplit(":", 1)[1])
-
-
-def _inputs(inputs: Iterable[InputLike]) -> list[BatchInput]:
-    """The inputs as `BatchInput`s; ids unique, each with a prompt."""
-    given: list[BatchInput] = []
-    seen: dict[str, int] = {}
-    for n, raw in enumerate(inputs):
-        if isinstance(raw, BatchInput):
-            item = raw
-        elif isinstance(raw, str):
-            item = BatchInput(str(n), raw)
-        elif isinstance(raw, Mapping):
-            unknown = sorted(set(raw) - {f.name for f in dataclasses.fields(BatchInput)})
-            if unknown:
-                raise ConfigurationError(
-                    f"Batch input #{n}: unknown field {unknown[0]!r}; use id, prompt, vars, deps, history"
-                )
-            item = BatchInput(**{**raw, "id": str(raw.get("id", n))})
-        else:
-            raise ConfigurationError(
-                f"Batch input #{n} is a {type(raw).__name__}; pass a prompt, a BatchInput or a mapping"
-            )
-        if item.id in seen:
-            raise ConfigurationError(
-                f"Batch inputs #{seen[item.id]} and #{n} have the same id {item.id!r}; ids must be unique"
-            )
-        if item.prompt is None:
-            raise ConfigurationError(f"Batch input {item.id!r} (#{n}) has no prompt")
-        seen[item.id] = n
-        given.append(item)
-    return given
-
-
-def _saved_input(item: BatchInput) -> dict[str, Any]:
-    """What is saved of an input to resume it: all but `deps`, as JSON."""
-    import json
-
-    from pydantic_core import to_jsonable_python
-
-    data = {"prompt": item.prompt, "vars": dict(item.vars or {}), "history": list(item.history or [])}
-    try:
-        json.dumps(data)
-    except (TypeError, ValueError):
-        try:
-            data = to_jsonable_python(data)
-        except Exception as exc:
-            raise ConfigurationError(
-                f"Batch input {item.id!r}: its prompt, vars and history are saved to resume the job and must be "
-                f"JSON-serialisable ({exc}); pass other objects through deps"
-            ) from None
-    return data
-
-
-def _deps_by_index(saved: list[StoredRun], given: list[BatchInput] | None) -> dict[int, Any]:
-    if given is None:
-        return {}
-    by_id = {item.id: item.deps for item in given}
-    unknown = sorted(set(by_id) - {r.input_id for r in saved})
-    if unknown:
-        raise ConfigurationError(f"Input {unknown[0]!r} is not part of this job; resume with the job's own inputs")
-    return {r.index: by_id.get(r.input_id) for r in saved}

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from agentkit.batch import batch_cost
-from agentkit.batch._coordinator import _chunks, _Request, request_key, shared_prefix_only
+from agentkit.batch._coordinator import _Request
+from agentkit.batch._requests import chunks, request_key, shared_prefix_only
 from agentkit.usage import Usage
 
 
@@ -11,8 +12,8 @@ def test_requests_are_split_at_the_request_and_byte_limits_and_by_beta_flags() -
     requests = [_Request(i, f"k{i}", {}, size=400) for i in range(5)]
     requests.append(_Request(9, "k9", {}, ("compact-2026-01-12",), size=10))
 
-    by_count = _chunks(requests, max_requests=2, max_bytes=10**9)
-    by_size = _chunks(requests, max_requests=100, max_bytes=1500)
+    by_count = chunks(requests, max_requests=2, max_bytes=10**9)
+    by_size = chunks(requests, max_requests=100, max_bytes=1500)
 
     assert [[r.run for r in c] for c in by_count] == [[0, 1], [2, 3], [4], [9]]
     assert [[r.run for r in c] for c in by_size] == [[0, 1], [2, 3], [4], [9]]
