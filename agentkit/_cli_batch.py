@@ -278,14 +278,17 @@ class _Progress:
             return
         if self.tty:
             if self._bar is None:
-                self._bar = click.progressbar(length=p.runs, label="runs", file=sys.stderr, show_pos=True, width=24)
-                self._bar.render_progress()
-            now = time.monotonic()
-            if now - self._drawn >= 0.1 or p.done + p.failed == p.runs:
-                self._bar.pos = p.done + p.failed
-                self._bar.current_item = status(p)
-                self._bar.item_show_func = lambda line: line
-                self._bar.render_progress()
+                self._bar = click.progressbar(
+                    length=p.runs,
+                    label="runs",
+                    file=sys.stderr,
+                    show_pos=True,
+                    width=24,
+                    item_show_func=lambda line: line,
+                )
+            now, finished = time.monotonic(), p.done + p.failed
+            if now - self._drawn >= 0.1 or finished == p.runs:
+                self._bar.update(finished - self._bar.pos, status(p))
                 self._drawn = now
             return
         key = (p.batches_submitted, p.batches_in_flight, p.failed, p.done == p.runs)

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from agentkit import Agent, APIError, UsageLimitExceeded, UsageLimits
 from agentkit.batch import BatchInput, JobStore, run_batch, stream_batch
-from agentkit.testing import Fault, MessagesServer, Reply, Request, text, tool_use
+from agentkit.testing import Fault, MessagesServer, Reply, Request, redacted_thinking, text, thinking, tool_use
 
 pytestmark = pytest.mark.anyio
 
@@ -147,3 +147,30 @@ async def test_usage_limits_bound_the_whole_job(messages_server: MessagesServer,
     assert len(messages_server.batches.submissions) == 1  # a second batch would make 4 requests
     assert all(isinstance(item.error, UsageLimitExceeded) for item in result)
     assert "requests: 2 used, the next batch has 2, limit 3" in str(result.items[0].error)
+
+
+def add(a: int, b: int) -> int:
+    """Add two numbers."""
+    return a + b
+
+
+async def test_thinking_blocks_go_back_byte_for_byte_through_batches(
+    messages_server: MessagesServer, store: JobStore
+) -> None:
+    first = [thinking("I need to add 2 and 3."), redacted_thinking(), tool_use("add", {"a": 2, "b": 3})]
+    messages_server.script(Reply(content=first), Reply(content=[thinking("The sum is 5."), text("5")]))
+    agent = Agent(
+        model="claude-sonnet-4-6",
+        tools=[add],
+        thinking={"type": "enabled", "budget_tokens": 1024},
+        max_tokens=4096,
+        client=messages_server.client(),
+    )
+
+    [item] = await run_batch(agent, ["2+3?"], store=store, polling=FAST)
+
+    assert item.output == "5"
+    assert item.result is not None
+    assert item.result.thinking == "I need to add 2 and 3.\n\nThe sum is 5."
+    assert messages_server.batches.requests[1].messages[1]["content"] == first  # signatures checked by the server
+    assert len(messages_server.batches.submissions) == 2
