@@ -11,7 +11,7 @@ from conftest import FAST, three_turns
 
 from agentkit import Agent
 from agentkit.batch import BatchProgress, JobStore, run_batch
-from agentkit.testing import MessagesServer, Request
+from agentkit.testing import MessagesServer, Reply, Request, text
 
 pytestmark = pytest.mark.anyio
 
@@ -124,3 +124,38 @@ async def test_a_batch_created_just_before_the_process_died_is_found_not_sent_ag
     assert len(messages_server.batches.submissions) == 3
     assert max(Counter(messages_server.batches.submitted).values()) == 1
     assert result.batches == messages_server.batches.submissions
+
+
+async def test_a_result_fetched_before_a_stop_is_replayed_when_the_run_asks_again(
+    messages_server: MessagesServer, store: JobStore
+) -> None:
+    # A continuation: piece 1's batch has ended, piece 2's is in flight when the job stops. Nothing of
+    # the turn is saved, so the resumed run asks for piece 1 again and gets the stored result.
+    messages_server.script(
+        Reply([text("Alpha beta ")], stop_reason="max_tokens"), Reply([text(" gamma.")], stop_reason="end_turn")
+    )
+    messages_server.batches.processing_delay = math.inf
+    agent = Agent(model="claude-haiku-4-5", client=messages_server.client())
+    first, second = anyio.Event(), anyio.Event()
+
+    def progress(p: BatchProgress) -> None:
+        if p.batches_submitted >= 1:
+            (second if p.batches_submitted >= 2 else first).set()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(
+            lambda: run_batch(agent, ["Recite."], job_id="job-5", store=store, polling=FAST, on_progress=progress)
+        )
+        await first.wait()
+        messages_server.batches.release()
+        await second.wait()
+        tg.cancel_scope.cancel()
+    messages_server.batches.processing_delay = 0
+    messages_server.batches.release()
+
+    [item] = await run_batch(agent, resume="job-5", store=store, polling=FAST)
+
+    assert item.output == "Alpha beta gamma."
+    assert len(messages_server.batches.submissions) == 2
+    assert len(messages_server.batches.requests) == 2  # piece 1 was not asked again
+    assert item.usage.requests == 2

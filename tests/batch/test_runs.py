@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import FAST, MODEL, three_turns
+from conftest import FAST, MODEL, lookup, population, three_turns
 from pydantic import BaseModel
 
 from agentkit import Agent, APIError, UsageLimitExceeded, UsageLimits
@@ -174,3 +174,23 @@ async def test_thinking_blocks_go_back_byte_for_byte_through_batches(
     assert item.result.thinking == "I need to add 2 and 3.\n\nThe sum is 5."
     assert messages_server.batches.requests[1].messages[1]["content"] == first  # signatures checked by the server
     assert len(messages_server.batches.submissions) == 2
+
+
+async def test_the_shared_prefix_is_cached_for_an_hour_and_warmed_once_before_the_first_batch(
+    store: JobStore,
+) -> None:
+    with MessagesServer(three_turns) as server:
+        server.batches.simulated_duration = 600  # ten minutes a batch: a 5-minute entry would be gone
+        system = "You are a geographer. " + " ".join(f"Fact {n}: cities have names." for n in range(700))  # over 4,096 tokens
+        agent = Agent(model=MODEL, system=system, tools=[lookup, population], client=server.client())
+
+        result = await run_batch(agent, [f"About {c}" for c in "ABCD"], store=store, polling=FAST)
+
+    [warm] = server.requests  # one live request, before the first batch
+    assert warm.body["max_tokens"] == 0
+    assert warm.body["system"][-1]["cache_control"] == {"type": "ephemeral", "ttl": "1h"}
+    assert all(r.body["system"][-1]["cache_control"]["ttl"] == "1h" for r in server.batches.requests)
+    assert all("cache_control" not in r.body for r in server.batches.requests)  # the history is not cached
+    assert all(item.usage.cache_read_tokens > 0 for item in result)
+    assert all(item.usage.cache_write_tokens == 0 for item in result)  # the warm-up wrote it, once
+    assert result.usage.cache_write_tokens > 0
