@@ -181,7 +181,8 @@ async def test_the_shared_prefix_is_cached_for_an_hour_and_warmed_once_before_th
 ) -> None:
     with MessagesServer(three_turns) as server:
         server.batches.simulated_duration = 600  # ten minutes a batch: a 5-minute entry would be gone
-        system = "You are a geographer. " + " ".join(f"Fact {n}: cities have names." for n in range(700))  # over 4,096 tokens
+        facts = " ".join(f"Fact {n}: cities have names." for n in range(700))  # over 4,096 tokens
+        system = "You are a geographer. " + facts
         agent = Agent(model=MODEL, system=system, tools=[lookup, population], client=server.client())
 
         result = await run_batch(agent, [f"About {c}" for c in "ABCD"], store=store, polling=FAST)
