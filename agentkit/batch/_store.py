@@ -45,6 +45,8 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS requests (job TEXT, custom_id TEXT, idx INTEGER, seq INTEGER, key TEXT, "
     "batch TEXT, result TEXT, PRIMARY KEY (job, custom_id))",
     "CREATE TABLE IF NOT EXISTS job_meta (id TEXT PRIMARY KEY, meta TEXT)",
+    "CREATE INDEX IF NOT EXISTS requests_of_run ON requests (job, idx)",
+    "CREATE INDEX IF NOT EXISTS requests_of_batch ON requests (job, batch)",
 )
 
 
