@@ -77,7 +77,8 @@ async def run_batch(
         store: The job file, or a `JobStore` (default: `batches.sqlite3` beside the session store).
         polling: How often the batches in flight are checked (default `Polling()`).
         max_resubmits: How often a request that errored retryably, expired or was canceled is sent again.
-        usage_limits: Bounds on the whole job; reaching one stops new batches (`UsageLimitExceeded`).
+        usage_limits: Bounds on the whole job; reaching one stops new batches (`UsageLimitExceeded`);
+            its `cost_usd` counts at batch prices, like `max_cost`.
         max_cost: US dollars (at batch prices) after which no new batch is submitted.
         prices: A price table instead of `agentkit.usage.PRICES`.
         cache_ttl: The cache TTL of the agent's breakpoints in batch mode (None: the agent's own).
@@ -184,13 +185,21 @@ def stream_batch(
         polling=polling or Polling(),
         max_resubmits=max_resubmits,
         usage_limits=usage_limits,
-        spend=Spend(agent.model, prices, max_cost),
+        spend=_spend(agent.model, prices, max_cost, usage_limits),
         cache_ttl=cache_ttl,
         warm_cache=warm_cache,
         cache_history=cache_history,
         on_progress=on_progress,
     )
     return _streaming(job)
+
+
+def _spend(model: str, prices: dict[str, Price] | None, max_cost: float | None, limits: UsageLimits | None) -> Spend:
+    """The job's pricing; `UsageLimits.cost_usd` caps the job like `max_cost` (at batch prices)."""
+    if limits is not None:
+        max_cost = max_cost if max_cost is not None else limits.cost_usd
+        prices = prices if prices is not None else limits.prices
+    return Spend(model, prices, max_cost)
 
 
 class BatchStream:

@@ -149,6 +149,17 @@ async def test_usage_limits_bound_the_whole_job(messages_server: MessagesServer,
     assert "requests: 2 used, the next batch has 2, limit 3" in str(result.items[0].error)
 
 
+async def test_a_cost_bound_in_usage_limits_counts_at_batch_prices(
+    messages_server: MessagesServer, store: JobStore, agent: Agent
+) -> None:
+    messages_server.respond_with(three_turns)
+
+    result = await run_batch(agent, ["About A"], store=store, polling=FAST, usage_limits=UsageLimits(cost_usd=0.0002))
+
+    assert len(messages_server.batches.submissions) == 1
+    assert "max_cost" in str(result.items[0].error)
+
+
 def add(a: int, b: int) -> int:
     """Add two numbers."""
     return a + b
