@@ -8,16 +8,16 @@ with the line's vars); each output line is `{"id", "output", "usage", "error"}`,
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from .batch import BatchItem, BatchProgress, BatchResult
 
 _FIELDS = {"id", "prompt", "vars", "history"}
@@ -67,6 +67,8 @@ def batch(
     $AGENTKIT_SESSIONS): `agentkit batch --resume JOB_ID` goes on after a crash or Ctrl-C.
     Exit codes: 0 every line succeeded, 1 some failed, 2 a bad spec, input or usage, 130 interrupted.
     """
+    from pathlib import Path  # here, not at the top: `agentkit --help` imports this module
+
     from .cli import BAD_SPEC, INTERRUPTED, RUN_FAILED, _parse_vars
 
     variables = _parse_vars(var_items)
@@ -187,6 +189,8 @@ def _check_templates(loaded: Any, lines: list[dict[str, Any]], path: Path, bad: 
 
 def _read_inputs(path: Path, prompt_template: str | None, common: dict[str, str], bad: int) -> list[dict[str, Any]]:
     """The lines of INPUTS as run_batch inputs; any bad line exits 2 naming file:line and the fix."""
+    import json
+
     from .errors import PromptError
     from .prompts import SystemPrompt
 
@@ -231,10 +235,14 @@ def _read_inputs(path: Path, prompt_template: str | None, common: dict[str, str]
 
 def _write(result: BatchResult, output: str | None) -> None:
     """One line per input, in input order; written whole to a temporary file, then renamed."""
+    import json
+
     text = "".join(json.dumps(_line(item), ensure_ascii=False) + "\n" for item in result)
     if output is None:
         click.echo(text, nl=False)
         return
+    from pathlib import Path
+
     target = Path(output)
     partial = target.with_name(target.name + ".partial")
     partial.write_text(text, encoding="utf-8")
