@@ -1,54 +1,15 @@
-"""A 3-turn tool task answered by the loopback server's batches, and the job file of each test."""
+"""Fixtures of the batch tests: the job file of each test, and an agent with the task's tools."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
+from batch_task import MODEL, lookup, population
 
 from agentkit import Agent
-from agentkit.batch import JobStore, Polling
-from agentkit.testing import MessagesServer, Reply, Request, tool_use
-
-MODEL = "claude-haiku-4-5"
-FAST = Polling(first=0.001, factor=2.0, cap=0.02)
-
-
-def lookup(city: str) -> str:
-    """The country a city is in.
-
-    Args:
-        city: The city's name.
-    """
-    return f"{city} is in Examplestan"
-
-
-def population(city: str) -> int:
-    """How many people live in a city.
-
-    Args:
-        city: The city's name.
-    """
-    return 1000 + len(city)
-
-
-def three_turns(request: Request) -> Reply:
-    """Turn 1 asks `lookup`, turn 2 asks `population`, turn 3 answers with both results."""
-    results = [r for m in request.messages if m["role"] == "user" for r in _blocks(m) if r["type"] == "tool_result"]
-    city = request.messages[0]["content"] if isinstance(request.messages[0]["content"], str) else "?"
-    city = city.removeprefix("About ")
-    if not results:
-        return Reply(content=[tool_use("lookup", {"city": city})])
-    if len(results) == 1:
-        return Reply(content=[tool_use("population", {"city": city})])
-    texts = [r["content"] if isinstance(r["content"], str) else json.dumps(r["content"]) for r in results]
-    return Reply.text(f"{city}: " + "; ".join(texts))
-
-
-def _blocks(message: dict[str, object]) -> list[dict[str, object]]:
-    content = message["content"]
-    return [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
+from agentkit.batch import JobStore
+from agentkit.testing import MessagesServer
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from batch_task import three_turns
 from click.testing import CliRunner
-from conftest import three_turns
 
 from agentkit.batch import JobStore
 from agentkit.cli import main

@@ -7,7 +7,7 @@ from collections import Counter
 
 import anyio
 import pytest
-from conftest import FAST, three_turns
+from batch_task import FAST, three_turns
 
 from agentkit import Agent
 from agentkit.batch import BatchProgress, JobStore, run_batch

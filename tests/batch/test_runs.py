@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import FAST, MODEL, lookup, population, three_turns
+from batch_task import FAST, MODEL, lookup, population, three_turns
 from pydantic import BaseModel
 
 from agentkit import Agent, APIError, UsageLimitExceeded, UsageLimits

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import FAST, three_turns
+from batch_task import FAST, three_turns
 
 from agentkit import Agent
 from agentkit.batch import JobStore, run_batch
