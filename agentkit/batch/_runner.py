@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import secrets
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Collection, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from anthropic.types import Message, MessageParam
 
     from ..agent import Agent
+    from ..sessions import SessionStore
 
 __all__ = [
     "BatchInput",
@@ -316,7 +317,8 @@ class _Job:
                     await send.send(self._item(stored.index, stored.input_id, load_outcome(stored.outcome, self.agent)))
             self.coordinator.live = len(pending)
             # The runs read these settings; the agent itself is not changed (`Agent.override`).
-            batch_settings: dict[str, Any] = {"client": self.client, "session_store": _Sessions(self.store, self.id)}
+            sessions: SessionStore = _Sessions(self.store, self.id)
+            batch_settings: dict[str, Any] = {"client": self.client, "session_store": sessions}
             if self.cache_ttl is not None:
                 batch_settings["cache_ttl"] = self.cache_ttl
             with self.agent.override(**batch_settings):
@@ -394,8 +396,9 @@ class _Job:
 
 
 class _Sessions:
-    """The session store of a job's runs: each run's history is its row in the job file. The job is
-    held by one process (`JobStore.take`), so a run needs no lock of its own."""
+    """The session store of a job's runs (`agentkit.sessions.SessionStore`): each run's history and
+    its tool calls started are its row in the job file. The job is held by one process
+    (`JobStore.take`), so a run needs no lock of its own."""
 
     def __init__(self, store: JobStore, job: str) -> None:
         self.store, self.job = store, job
@@ -411,6 +414,25 @@ class _Sessions:
 
     async def release(self, session_id: str, owner: str) -> None:
         return None
+
+    async def mark_started(self, session_id: str, call_ids: Collection[str]) -> None:
+        index = _index(session_id)
+        self.store.set_calls_started(self.job, index, self.store.calls_started(self.job, index) | set(call_ids))
+
+    async def mark_finished(self, session_id: str, call_id: str) -> None:
+        index = _index(session_id)
+        self.store.set_calls_started(self.job, index, self.store.calls_started(self.job, index) - {call_id})
+
+    async def unfinished(self, session_id: str) -> set[str]:
+        index = _index(session_id)
+        answered = {
+            block.get("tool_use_id")
+            for message in self.store.messages(self.job, index)
+            if message["role"] == "user" and isinstance(message["content"], list)
+            for block in message["content"]
+            if isinstance(block, dict) and block.get("type") == "tool_result"
+        }
+        return self.store.calls_started(self.job, index) - answered
 
 
 def _index(session_id: str) -> int:

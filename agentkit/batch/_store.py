@@ -39,7 +39,7 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, created REAL, agent TEXT, model TEXT, "
     "pid INTEGER, host TEXT)",
     "CREATE TABLE IF NOT EXISTS runs (job TEXT, idx INTEGER, input_id TEXT, input TEXT, messages TEXT, "
-    "started INTEGER DEFAULT 0, state TEXT DEFAULT 'pending', outcome TEXT, usage TEXT, "
+    "started INTEGER DEFAULT 0, state TEXT DEFAULT 'pending', outcome TEXT, usage TEXT, calls TEXT, "
     "PRIMARY KEY (job, idx))",
     "CREATE TABLE IF NOT EXISTS batches (job TEXT, id TEXT, created REAL, state TEXT, PRIMARY KEY (job, id))",
     "CREATE TABLE IF NOT EXISTS requests (job TEXT, custom_id TEXT, idx INTEGER, seq INTEGER, key TEXT, "
@@ -189,6 +189,14 @@ class JobStore:
         self._db.execute(
             "UPDATE runs SET messages = ?, started = 1 WHERE job = ? AND idx = ?", (_dumps(messages), job, index)
         )
+
+    def calls_started(self, job: str, index: int) -> set[str]:
+        """The tool calls of the run marked started and not finished (see `SessionStore.mark_started`)."""
+        row = self._db.execute("SELECT calls FROM runs WHERE job = ? AND idx = ?", (job, index)).fetchone()
+        return set(json.loads(row[0])) if row and row[0] else set()
+
+    def set_calls_started(self, job: str, index: int, calls: set[str]) -> None:
+        self._db.execute("UPDATE runs SET calls = ? WHERE job = ? AND idx = ?", (_dumps(sorted(calls)), job, index))
 
     def messages(self, job: str, index: int) -> list[MessageParam]:
         row = self._db.execute("SELECT messages FROM runs WHERE job = ? AND idx = ?", (job, index)).fetchone()
