@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 from ..errors import ConfigurationError
 from ..usage import Usage
@@ -13,6 +13,7 @@ from ..usage import Usage
 if TYPE_CHECKING:
     from anthropic.types import MessageParam
 
+    from ..fanout import Job
     from ..result import RunResult
     from ._store import StoredRun
 
@@ -49,7 +50,8 @@ class BatchInput:
     history: Sequence[MessageParam] | None = None
 
 
-InputLike = BatchInput | str | Mapping[str, Any]
+InputLike: TypeAlias = "BatchInput | str | Sequence[dict[str, Any]] | Mapping[str, Any] | Job"
+"""What `run_batch` takes as an input: a prompt, a `BatchInput`, a mapping of its fields, or a fan-out `Job`."""
 
 
 @dataclass
@@ -117,15 +119,23 @@ class BatchResult:
         return [item for item in self.items if not item.ok]
 
 
-def normalise(inputs: Iterable[InputLike]) -> list[BatchInput]:
-    """The inputs as `BatchInput`s; ids unique, each with a prompt."""
+def normalise(inputs: Iterable[InputLike], vars: Mapping[str, Any] | None = None, deps: Any = None) -> list[BatchInput]:
+    """The inputs as `BatchInput`s (ids unique, each with a prompt), over the job-wide `vars` and `deps`."""
     given: list[BatchInput] = []
     seen: dict[str, int] = {}
     for n, raw in enumerate(inputs):
         if isinstance(raw, BatchInput):
             item = raw
-        elif isinstance(raw, str):
+        elif isinstance(raw, str | list):  # a prompt: text or content blocks
             item = BatchInput(str(n), raw)
+        elif _is_fanout_job(raw):
+            job = cast("Job", raw)
+            if getattr(raw, "agent", None) is not None or getattr(raw, "session", None) is not None:
+                raise ConfigurationError(
+                    f"Batch input #{n}: a batch job runs one agent and keeps its own histories; "
+                    "leave Job.agent and Job.session unset"
+                )
+            item = BatchInput(str(n), job.prompt, vars=job.vars, deps=job.deps, history=job.history)
         elif isinstance(raw, Mapping):
             unknown = sorted(set(raw) - {f.name for f in dataclasses.fields(BatchInput)})
             if unknown:
@@ -137,6 +147,9 @@ def normalise(inputs: Iterable[InputLike]) -> list[BatchInput]:
             raise ConfigurationError(
                 f"Batch input #{n} is a {type(raw).__name__}; pass a prompt, a BatchInput or a mapping"
             )
+        if vars or deps is not None:
+            merged = {**(vars or {}), **(item.vars or {})}
+            item = dataclasses.replace(item, vars=merged, deps=item.deps if item.deps is not None else deps)
         if item.id in seen:
             raise ConfigurationError(
                 f"Batch inputs #{seen[item.id]} and #{n} have the same id {item.id!r}; ids must be unique"
@@ -146,6 +159,11 @@ def normalise(inputs: Iterable[InputLike]) -> list[BatchInput]:
         seen[item.id] = n
         given.append(item)
     return given
+
+
+def _is_fanout_job(value: Any) -> bool:
+    """An `agentkit.fanout.Job` (what `Agent.map` takes), without importing the fan-out module."""
+    return type(value).__name__ == "Job" and all(hasattr(value, a) for a in ("prompt", "vars", "deps", "history"))
 
 
 def saved_input(item: BatchInput) -> dict[str, Any]:

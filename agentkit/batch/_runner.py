@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import secrets
-from collections.abc import AsyncIterator, Callable, Collection, Iterable
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -50,6 +50,8 @@ async def run_batch(
     agent: Agent,
     inputs: Iterable[InputLike] | None = None,
     *,
+    vars: Mapping[str, Any] | None = None,
+    deps: Any = None,
     resume: str | None = None,
     job_id: str | None = None,
     store: str | Path | JobStore | None = None,
@@ -71,8 +73,11 @@ async def run_batch(
 
     Args:
         agent: The agent to run; its client sends the batches.
-        inputs: Prompts (ids "0", "1", ...), `BatchInput`s, or mappings with `id`, `prompt`, `vars`,
-            `history`, `deps`. May be left out on resume (needed again only for `deps`).
+        inputs: Prompts (ids "0", "1", ...), `BatchInput`s, mappings with `id`, `prompt`, `vars`,
+            `history`, `deps`, or `agentkit.fanout.Job`s. May be left out on resume (needed again
+            only for per-input `deps`).
+        vars: Template variables for every input (an input's own win).
+        deps: Dependencies for every input without its own (not saved: pass them again to resume).
         resume: The id of a job to resume.
         job_id: The id of a new job (default: a random `batch_...` id).
         store: The job file, or a `JobStore` (default: `batches.sqlite3` beside the session store).
@@ -96,6 +101,8 @@ async def run_batch(
     async with stream_batch(
         agent,
         inputs,
+        vars=vars,
+        deps=deps,
         resume=resume,
         job_id=job_id,
         store=store,
@@ -144,6 +151,8 @@ def stream_batch(
     agent: Agent,
     inputs: Iterable[InputLike] | None = None,
     *,
+    vars: Mapping[str, Any] | None = None,
+    deps: Any = None,
     resume: str | None = None,
     job_id: str | None = None,
     store: str | Path | JobStore | None = None,
@@ -164,6 +173,8 @@ def stream_batch(
     Args:
         agent: The agent to run.
         inputs: As for `run_batch`.
+        vars: Template variables for every input.
+        deps: Dependencies for every input without its own.
         resume: The id of a job to resume.
         job_id: The id of a new job.
         store: The job file, or a `JobStore`.
@@ -180,6 +191,8 @@ def stream_batch(
     job = _Job(
         agent,
         inputs,
+        vars=vars,
+        deps=deps,
         resume=resume,
         job_id=job_id,
         store=store,
@@ -247,6 +260,8 @@ class _Job:
         agent: Agent,
         inputs: Iterable[InputLike] | None,
         *,
+        vars: Mapping[str, Any] | None,
+        deps: Any,
         resume: str | None,
         job_id: str | None,
         store: str | Path | JobStore | None,
@@ -266,7 +281,7 @@ class _Job:
         self.owns_store = not isinstance(store, JobStore)
         self.store = store if isinstance(store, JobStore) else JobStore(store or default_path(agent.session_store))
         self.id = resume or job_id or "batch_" + secrets.token_hex(6)
-        given = normalise(inputs) if inputs is not None else None
+        given = normalise(inputs, vars, deps) if inputs is not None else None
         if resume is None:
             if given is None:
                 raise ConfigurationError("run_batch() needs inputs=, or resume= with the id of a job to go on with")
@@ -275,6 +290,7 @@ class _Job:
             self.store.take(self.id)
         self.saved = self.store.runs(self.id)
         self.deps = deps_by_index(self.saved, given)
+        self.default_deps = deps
         self.spend, self.on_progress = spend, on_progress
         self.agent, self.cache_ttl = agent, cache_ttl
         self.owns_client = agent.client is None
@@ -336,7 +352,7 @@ class _Job:
 
         hooks = RunHooks(model_call=model_call)
         session = f"{self.id}:{index}"
-        variables, deps = data.get("vars") or None, self.deps.get(index)
+        variables, deps = data.get("vars") or None, self.deps.get(index, self.default_deps)
         outcome: Any
         try:
             if stored.started:  # the loop finishes what the saved history left open, then goes on

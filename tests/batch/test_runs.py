@@ -6,8 +6,9 @@ import pytest
 from batch_task import FAST, MODEL, lookup, population, three_turns
 from pydantic import BaseModel
 
-from agentkit import Agent, APIError, UsageLimitExceeded, UsageLimits
+from agentkit import Agent, APIError, RunContext, UsageLimitExceeded, UsageLimits
 from agentkit.batch import BatchInput, JobStore, run_batch, stream_batch
+from agentkit.fanout import Job
 from agentkit.testing import Fault, MessagesServer, Reply, Request, redacted_thinking, text, thinking, tool_use
 
 pytestmark = pytest.mark.anyio
@@ -206,3 +207,28 @@ async def test_the_shared_prefix_is_cached_for_an_hour_and_warmed_once_before_th
     assert all(item.usage.cache_read_tokens > 0 for item in result)
     assert all(item.usage.cache_write_tokens == 0 for item in result)  # the warm-up wrote it, once
     assert result.usage.cache_write_tokens > 0
+
+
+async def test_job_wide_vars_and_deps_and_the_inputs_agent_map_takes(
+    messages_server: MessagesServer, store: JobStore
+) -> None:
+    def where(ctx: RunContext[str], city: str) -> str:
+        """Where a city is."""
+        return f"{city} is in {ctx.deps}"
+
+    def model(request: Request) -> Reply:
+        if not request.tool_results:
+            return Reply(content=[tool_use("where", {"city": request.last_user_text})])
+        return Reply.text(f"{request.system}: {request.tool_results[0]['content']}")
+
+    messages_server.respond_with(model)
+    agent = Agent(model=MODEL, system="{{ greeting }}", tools=[where], client=messages_server.client())
+    inputs = ["Oslo", Job("Lima", vars={"greeting": "Hola"}, deps="Peru"), [{"type": "text", "text": "Rome"}]]
+
+    result = await run_batch(agent, inputs, vars={"greeting": "Hi"}, deps="Europe", store=store, polling=FAST)
+
+    assert [item.output for item in result] == [
+        "Hi: Oslo is in Europe",
+        "Hola: Lima is in Peru",
+        "Hi: Rome is in Europe",
+    ]
