@@ -47,7 +47,7 @@ __all__ = [
 
 
 async def run_batch(
-    agent: Agent,
+    agent: Agent[Any],
     inputs: Iterable[InputLike] | None = None,
     *,
     vars: Mapping[str, Any] | None = None,
@@ -124,7 +124,7 @@ async def run_batch(
     return BatchResult(job.id, items, job.coordinator.usage(), job.cost(), batches)
 
 
-def run_batch_sync(agent: Agent, inputs: Iterable[InputLike] | None = None, **options: Any) -> BatchResult:
+def run_batch_sync(agent: Agent[Any], inputs: Iterable[InputLike] | None = None, **options: Any) -> BatchResult:
     """`run_batch` for scripts: starts an event loop, so it cannot be called from inside one.
 
     Args:
@@ -148,7 +148,7 @@ def run_batch_sync(agent: Agent, inputs: Iterable[InputLike] | None = None, **op
 
 
 def stream_batch(
-    agent: Agent,
+    agent: Agent[Any],
     inputs: Iterable[InputLike] | None = None,
     *,
     vars: Mapping[str, Any] | None = None,

@@ -26,3 +26,17 @@ async def test_a_three_turn_tool_loop_for_200_inputs_takes_exactly_three_batches
     assert [item.result.turns for item in result if item.result] == [3] * 200
     assert result.usage.requests == 600
     assert result.batches == messages_server.batches.submissions
+
+
+async def test_agent_batch_is_the_runner_on_the_agent(
+    agent: Agent, messages_server: MessagesServer, store: JobStore
+) -> None:
+    messages_server.respond_with(three_turns)
+
+    result = await agent.batch(["About Oslo", "About Rome"], store=store, polling=FAST)
+
+    assert [item.output for item in result] == [
+        "Oslo: Oslo is in Examplestan; 1004",
+        "Rome: Rome is in Examplestan; 1004",
+    ]
+    assert len(messages_server.batches.submissions) == 3
