@@ -102,6 +102,8 @@ FaultKind = Literal["status", "reset", "cut_stream", "stream_error", "hang"]
 # error type -> (HTTP status, message), as the API answers them
 _ERRORS = {
     "invalid_request_error": (400, "Invalid request"),
+    "authentication_error": (401, "invalid x-api-key"),
+    "not_found_error": (404, "Not found"),
     "rate_limit_error": (429, "Number of request tokens has exceeded your per-minute rate limit"),
     "api_error": (500, "Internal server error"),
     "overloaded_error": (529, "Overloaded"),
@@ -117,6 +119,7 @@ class Fault:
     retry_after: float = 0.0
     after_events: int = 0
     seconds: float = 0.0
+    detail: str = ""  # the error's message, instead of the type's usual one (e.g. "model: claude-x")
 
     @property
     def status(self) -> int:
@@ -124,7 +127,7 @@ class Fault:
 
     @property
     def message(self) -> str:
-        return _ERRORS.get(self.error_type, (500, self.error_type))[1]
+        return self.detail or _ERRORS.get(self.error_type, (500, self.error_type))[1]
 
     @classmethod
     def rate_limit(cls, retry_after: float = 0) -> Fault:

@@ -1,0 +1,249 @@
+"""`agentkit chat`: a conversation at the terminal, with line editing, history and slash commands.
+
+On a terminal: the standard `readline` (arrow keys, Ctrl-R, a history file kept across chats in
+`$AGENTKIT_HISTORY`, default `$XDG_STATE_HOME/agentkit/chat_history`), a spinner while waiting,
+and keys typed while an answer streams kept for the next prompt instead of echoed into the
+answer. A line ending in a backslash continues on the next line; a line of three double quotes
+starts a message that ends at the next such line. Slash commands are handled here and never
+sent to the model. Piped input is read a line per message, with no prompt and no banner.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import click
+from anyio.from_thread import start_blocking_portal
+
+from ._cli_runs import Printer, Spinner, format_output, print_failure, print_usage, run_printed
+from .agent import Agent
+from .errors import RunError
+from .usage import Usage
+
+__all__ = ["COMMANDS", "chat_loop"]
+
+COMMANDS = {
+    "/help": "show this help",
+    "/exit": "leave the chat (also /quit, or Ctrl-D)",
+    "/clear": "forget the conversation so far and start afresh",
+    "/usage": "tokens and requests used in this chat",
+    "/history": "how many messages the conversation holds",
+}
+_MULTILINE = '"""'
+
+
+class Chat:
+    """One chat's state: the conversation, the usage so far, how to read and print."""
+
+    def __init__(
+        self, agent: Agent, variables: dict[str, Any], stdin: IO[str], *, progress: bool, stream: bool, session: Any
+    ) -> None:
+        self.agent = agent
+        self.variables = variables
+        self.stdin = stdin
+        self.progress = progress
+        self.stream = stream
+        self.session = session
+        self.interactive = _isatty(stdin)
+        self.history: Sequence[Any] = []
+        self.usage = Usage()
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def read_line(self, prompt: str) -> str | None:
+        """One line without its newline; None at the end of input."""
+        if self.interactive:
+            try:
+                return input(prompt)
+            except EOFError:
+                click.echo(err=True)
+                return None
+        line = self.stdin.readline()
+        return None if not line else line.rstrip("\n")
+
+    def read_message(self) -> str | None:
+        """The next message: one line, continued past a trailing backslash, or a triple-quoted block."""
+        line = self.read_line("> ")
+        if line is None:
+            return None
+        if line.strip() == _MULTILINE:
+            lines: list[str] = []
+            while (more := self.read_line("... ")) is not None and more.strip() != _MULTILINE:
+                lines.append(more)
+            return "\n".join(lines)
+        parts = []
+        while line is not None and line.endswith("\\"):
+            parts.append(line[:-1])
+            line = self.read_line("... ")
+        parts.append(line or "")
+        return "\n".join(parts)
+
+    # -- commands ------------------------------------------------------------------------------
+
+    def command(self, text: str) -> bool:
+        """Handle a slash command; False when the chat should end."""
+        name = text.split()[0].lower()
+        if name in ("/exit", "/quit"):
+            return False
+        if name == "/help":
+            width = max(len(c) for c in COMMANDS)
+            for command, about in COMMANDS.items():
+                click.echo(f"  {command:<{width}}  {about}", err=True)
+            click.echo(
+                '  End a line with \\ to go on to the next; a line of """ starts and ends a multi-line message.\n'
+                "  Start a message with // to send one that begins with /.",
+                err=True,
+            )
+        elif name == "/clear":
+            if self.session:
+                click.echo(
+                    f"The session {self.session!r} keeps its history; start another with --session NEW_ID.", err=True
+                )
+            else:
+                self.history = []
+                click.echo("Cleared: the next message starts a new conversation.", err=True)
+        elif name == "/usage":
+            print_usage(self.usage)
+        elif name == "/history":
+            click.echo(f"{len(self.history)} messages in the conversation.", err=True)
+        else:
+            known = ", ".join(COMMANDS)
+            click.echo(f"Unknown command {name}; the commands are {known} (/help explains them).", err=True)
+        return True
+
+    # -- a turn --------------------------------------------------------------------------------
+
+    async def turn(self, prompt: str) -> None:
+        """One exchange; a failed run is reported and the conversation goes on from its valid history.
+
+        With a session the store keeps the history, so none is passed along.
+        """
+        printer = Printer(
+            text=self.stream, progress=self.progress, spinner=Spinner(enabled=None), model=self.agent.model
+        )
+        history = None if self.session else self.history
+        try:
+            result = await run_printed(
+                self.agent, prompt, printer, variables=self.variables, history=history, session=self.session
+            )
+        except RunError as exc:
+            print_failure(exc, printed_partial=self.stream)
+            if exc.usage is not None:
+                self.usage.add(exc.usage)
+            self.history = exc.messages or self.history
+            return
+        self.usage.add(result.usage)
+        if not self.stream or not isinstance(result.output, str):
+            click.echo(format_output(result.output))
+        if self.progress:
+            print_usage(result.usage)
+        self.history = result.messages
+
+
+def chat_loop(
+    agent: Agent,
+    variables: dict[str, Any],
+    stdin: IO[str],
+    *,
+    progress: bool,
+    session: str | None = None,
+    stream: bool = True,
+) -> None:
+    """Read a message at a time and answer it, the history carried from turn to turn.
+
+    The agent runs on an event loop in a background thread (a blocking portal) while this thread
+    reads the terminal, so Ctrl-C interrupts a read at once and one client serves the whole chat.
+
+    Args:
+        agent: The agent to chat with.
+        variables: Template variables for its system prompt.
+        stdin: Where messages are read from (a terminal gets line editing and a prompt).
+        progress: Show tool calls and usage on stderr.
+        session: A durable session id that keeps the conversation.
+        stream: Print answers as they arrive.
+    """
+    chat = Chat(agent, variables, stdin, progress=progress, stream=stream, session=session)
+    save_history = _line_editing() if chat.interactive else None
+    if chat.interactive:
+        click.echo(
+            f"Chatting with {agent.name} ({agent.model}). /help for commands, /exit or Ctrl-D to leave.", err=True
+        )
+    try:
+        with start_blocking_portal() as portal:
+            try:
+                while (text := chat.read_message()) is not None:
+                    stripped = text.strip()
+                    if not stripped:
+                        continue
+                    if stripped.startswith("/") and not stripped.startswith("//"):
+                        if not chat.command(stripped):
+                            break
+                        continue
+                    message = stripped[1:] if stripped.startswith("//") else stripped
+                    with _keys_not_echoed(stdin if chat.interactive else None):
+                        portal.call(chat.turn, message)
+            finally:
+                portal.call(agent.aclose)
+    finally:
+        if save_history is not None:
+            save_history()
+
+
+def history_file() -> Path:
+    """`$AGENTKIT_HISTORY`, else `$XDG_STATE_HOME/agentkit/chat_history` (`~/.local/state/...`)."""
+    if os.environ.get("AGENTKIT_HISTORY"):
+        return Path(os.environ["AGENTKIT_HISTORY"]).expanduser()
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return state / "agentkit" / "chat_history"
+
+
+def _line_editing() -> Callable[[], None] | None:
+    """Turn on readline for `input()` with the history file; the function that saves it, or None."""
+    try:
+        import readline
+    except ImportError:  # Windows without pyreadline: plain input() still works
+        return None
+    path = history_file()
+    with contextlib.suppress(OSError):
+        readline.read_history_file(path)
+    readline.set_history_length(1000)
+
+    def save() -> None:
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            readline.write_history_file(path)
+
+    return save
+
+
+@contextlib.contextmanager
+def _keys_not_echoed(stdin: IO[str] | None) -> Iterator[None]:
+    """While an answer prints, keys typed ahead wait for the next prompt instead of appearing in it."""
+    try:
+        import termios
+
+        fd = stdin.fileno() if stdin is not None else -1
+        saved = termios.tcgetattr(fd) if fd >= 0 else None
+    except (ImportError, OSError, ValueError):
+        saved = None
+    if saved is None:
+        yield
+        return
+    quiet = list(saved)
+    quiet[3] = quiet[3] & ~termios.ECHO
+    termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    try:
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, saved)
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
