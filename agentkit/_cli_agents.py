@@ -106,7 +106,9 @@ def _spec_agent(line: CommandLine, tools: list[Tool]) -> Agent:
 
 def _plain_agent(line: CommandLine, tools: list[Tool]) -> Agent:
     try:
-        return Agent(model=line.model, system=line.system, tools=tools, name="agentkit")
+        assert line.model is not None
+        given: dict[str, Any] = {"system": line.system} if line.system is not None else {}
+        return Agent(model=line.model, tools=tools, name="agentkit", **given)
     except ConfigurationError as exc:
         raise click.UsageError(str(exc)) from None
 

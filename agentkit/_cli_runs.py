@@ -221,16 +221,23 @@ async def run_printed(
 async def model_hint(agent: Agent) -> str:
     """'did you mean ...?' for an agent's model the API does not know, from the Models API list
     (when the endpoint answers within a few seconds) and agentkit's own table."""
+    from ._client import default_client
     from ._known_models import suggest
 
     listed: list[str] = []
-    client = agent.client
+    given = agent.client
+    try:
+        client = given if given is not None else default_client()
+    except Exception:  # no credentials: agentkit's table alone
+        client = None
     if client is not None:
         with anyio.move_on_after(5):
             try:
                 listed = [model.id async for model in client.models.list(limit=100)]
             except Exception:  # an Anthropic-compatible server may not serve /v1/models
                 listed = []
+        if given is None:
+            await client.close()
     close = suggest(agent.model, listed)
     if not close:
         return f"the model {agent.model!r} is unknown to the API; see `client.models.list()` for the ids it serves"

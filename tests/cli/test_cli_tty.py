@@ -191,6 +191,7 @@ def test_keys_typed_while_an_answer_streams_wait_for_the_next_prompt(
     child.sendline("")
     gate.set()
     child.expect("echo typed ahead")
+    child.expect("> ")
     child.sendcontrol("d")
     child.expect(pexpect.EOF)
     child.close()
