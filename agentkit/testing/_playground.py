@@ -109,7 +109,9 @@ def serve(
         raise SystemExit(problem) from exc
     done = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda *_: done.set())
+        # Both stop it, also when started with `&` from a script (which starts it with SIGINT ignored).
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, lambda *_: done.set())
     print(
         f"agentkit dev-server: an offline Messages API on {server.url}, answered by an echoing model "
         "(no key, no network). Ctrl-C stops it. In another shell:",
