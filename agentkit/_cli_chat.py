@@ -74,13 +74,28 @@ class Chat:
             lines: list[str] = []
             while (more := self.read_line("... ")) is not None and more.strip() != _MULTILINE:
                 lines.append(more)
+            self._remember(len(lines) + 2, " ".join(lines))
             return "\n".join(lines)
         parts = []
         while line is not None and line.endswith("\\"):
             parts.append(line[:-1])
             line = self.read_line("... ")
         parts.append(line or "")
+        if len(parts) > 1:
+            self._remember(len(parts), " ".join(p.strip() for p in parts))
         return "\n".join(parts)
+
+    def _remember(self, lines: int, message: str) -> None:
+        """One history entry for a message typed over several lines, so the up arrow recalls it whole."""
+        if not self.interactive:
+            return
+        try:
+            import readline
+        except ImportError:
+            return
+        for _ in range(min(lines, readline.get_current_history_length())):
+            readline.remove_history_item(readline.get_current_history_length() - 1)
+        readline.add_history(message)
 
     # -- commands ------------------------------------------------------------------------------
 

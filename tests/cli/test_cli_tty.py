@@ -144,6 +144,10 @@ def test_chat_commands_multiline_history_and_clear(
     child.sendline("second line")
     child.expect("got 'first line \\\\nsecond line'")
     child.expect("> ")
+    child.send("\x1b[A")  # a message typed over two lines is recalled whole, on one line
+    child.sendline("")
+    child.expect("got 'first line second line'")
+    child.expect("> ")
     for line in ('"""', "a", "b"):
         child.sendline(line)
         child.expect("\\.\\.\\. ")
@@ -170,8 +174,8 @@ def test_chat_commands_multiline_history_and_clear(
 
     assert child.exitstatus == 0
     texts = [r.last_user_text for r in messages_server.requests]
-    assert texts == ["first line \nsecond line", "a\nb", "plain", "plain", "fresh"]
-    assert len(messages_server.requests[-2].messages) == 7  # the conversation so far, then the recalled line
+    assert texts == ["first line \nsecond line", "first line second line", "a\nb", "plain", "plain", "fresh"]
+    assert len(messages_server.requests[-2].messages) == 9  # the conversation so far, then the recalled line
     assert len(messages_server.requests[-1].messages) == 1  # /clear started afresh
     assert "fresh" in (tmp_path / "history").read_text()  # kept for the next chat
 
