@@ -140,12 +140,12 @@ def test_a_busy_session_exits_1_with_one_line(agentkit: Cli, files: Files, tmp_p
         result = agentkit(*command, "--session", "s1", input="hi\n", env={"AGENTKIT_SESSIONS": str(db)})
 
         assert (result.exit_code, result.stdout) == (1, ""), result.output
-        assert result.stderr.startswith("Error: SessionBusy: Session 's1' is in use by another run (pid ")
+        assert result.stderr.startswith("Error: SessionBusy: Session 's1' is in use by another run (owner ")
 
 
 def test_ctrl_c_at_the_chat_prompt_leaves_with_130(files: Files, messages_server: MessagesServer) -> None:
     from agentkit import load_agent
-    from agentkit._cli_runs import chat_loop
+    from agentkit._cli_chat import chat_loop
     from agentkit.testing import Reply
 
     class CtrlCAfterOneLine(io.StringIO):
