@@ -5,9 +5,10 @@ Every table is looked up through `family()`, which takes the ids of the Anthropi
 with or without a region prefix such as `us.`) and Google Vertex AI (`claude-opus-4-7@20251001`).
 
 Prefill (an assistant message last in the request, which the model continues): the newest
-families answer it with `400 This model does not support assistant message prefill` (Opus 4.6
-and later, Sonnet 4.6's successors of the 5 generation, Haiku 5, and the families after them, per
-the models overview and migration notes of platform.claude.com, checked 2026-11). For a model
+families answer it with `400 This model does not support assistant message prefill`: every model
+from the 4.6 generation on (Opus 4.6+, Sonnet 4.6+, the 5 families and later), per the migration
+guide of platform.claude.com ("Prefilling assistant messages returns a 400 error on Claude 4.6
+models"), checked 2026-12. For a model
 this table does not know, agentkit learns it from the 400 (`agentkit._loop._learned`).
 Nothing here imports the SDK.
 """
@@ -19,7 +20,7 @@ from functools import lru_cache
 
 __all__ = ["family", "refuses_prefill"]
 
-_BEDROCK = re.compile(r"^(?:[a-z]{2,4}\.)?anthropic\.(?P<id>.+?)(?:-v\d+(?::\d+)?)?$")
+_BEDROCK = re.compile(r"^(?:[a-z]{2,8}\.)?anthropic\.(?P<id>.+?)(?:-v\d+(?::\d+)?)?$")  # us., eu., apac., global.
 
 # (prefix, refuses prefill) - most specific first; None: unknown, learned from the first 400.
 PREFILL: tuple[tuple[str, bool], ...] = (
@@ -36,6 +37,10 @@ PREFILL: tuple[tuple[str, bool], ...] = (
     ("claude-opus-6", True),
     ("claude-sonnet-6", True),
     ("claude-haiku-6", True),
+    ("claude-sonnet-4-5", False),
+    ("claude-sonnet-4-0", False),
+    ("claude-sonnet-4-2", False),  # claude-sonnet-4-20250514
+    ("claude-sonnet-4-", True),  # 4.6 and later: "Prefilling assistant messages returns a 400 error on Sonnet 4.6"
     ("claude-sonnet-4", False),
     ("claude-haiku-4", False),
     ("claude-opus-4", False),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import anthropic
     from anthropic.types import MessageParam
 
+    from .fanout import Job, Outcome
     from .hooks import Approval, RunHooks
     from .memory import MemoryStrategy
 
@@ -288,6 +289,29 @@ class Agent(Generic[OutputT]):
         with blocking_stream(self.stream(prompt, vars=vars, history=history, deps=deps, session=session)) as events:
             yield events
 
+    def map(
+        self,
+        inputs: Iterable[Prompt | Job],
+        *,
+        concurrency: int | None = None,
+        vars: Mapping[str, Any] | None = None,
+        deps: Any = None,
+    ) -> AsyncGenerator[Outcome, None]:
+        """Many live runs at once, paced by the API's rate-limit headers; outcomes as they finish.
+
+        One failed run never stops the others; closing the iterator early cancels the runs still
+        going, each history left valid. `agentkit.fanout.map_in_order` gives them in input order.
+
+        Args:
+            inputs: Prompts, or `agentkit.fanout.Job`s (a prompt with its own vars, deps, history).
+            concurrency: At most this many runs in progress at once (None: as the pacer allows).
+            vars: Template variables for every run.
+            deps: Dependencies for every run.
+        """
+        from .fanout import map_runs
+
+        return map_runs(self, inputs, concurrency=concurrency, vars=dict(vars) if vars else None, deps=deps)
+
     def as_tool(self, name: str | None = None, description: str | None = None, *, timeout: float | None = None) -> Tool:
         """This agent as a tool for another agent.
 
@@ -305,7 +329,7 @@ class Agent(Generic[OutputT]):
             if not isinstance(task, str) or not task.strip():
                 raise ToolError("Give the task as a non-empty string in `prompt`.")
             result = await self.run(task, deps=ctx.deps)
-            ctx.usage.add(result.usage)
+            ctx.add_usage(result.usage)
             return result.output
 
         tool_name = name or re.sub(r"[^a-zA-Z0-9_-]+", "_", self.name)[:128]

@@ -52,7 +52,7 @@ class Job:
     """
 
     prompt: Prompt
-    agent: Agent | None = None
+    agent: Agent[Any] | None = None
     vars: dict[str, Any] | None = None
     deps: Any = None
     history: Sequence[MessageParam] | None = None
@@ -81,7 +81,7 @@ class Outcome:
 
 
 async def map_runs(
-    agent: Agent | None,
+    agent: Agent[Any] | None,
     inputs: Iterable[Prompt | Job],
     *,
     concurrency: int | None = None,
@@ -129,7 +129,7 @@ async def map_runs(
 
 
 async def map_in_order(
-    agent: Agent | None,
+    agent: Agent[Any] | None,
     inputs: Iterable[Prompt | Job],
     *,
     concurrency: int | None = None,
@@ -153,7 +153,7 @@ async def map_in_order(
     return [value for value in ordered if value is not None]
 
 
-async def _run_one(agent: Agent | None, index: int, item: Any, vars: dict[str, Any] | None, deps: Any) -> Outcome:
+async def _run_one(agent: Agent[Any] | None, index: int, item: Any, vars: dict[str, Any] | None, deps: Any) -> Outcome:
     job = item if isinstance(item, Job) else Job(item)
     runner = job.agent or agent
     assert runner is not None

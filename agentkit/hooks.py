@@ -53,8 +53,11 @@ class RunHooks:
         model_call: Wraps every model request.
         tool_call: Wraps every tool call.
         approve: Decides the tool calls that need approval.
+        run_id: The id the run takes (a durable run's workflow id), in `RunResult.run_id`,
+            `RunContext.run_id`, spans and logs; a new one when None.
     """
 
     model_call: ModelCallHook | None = None
     tool_call: ToolCallHook | None = None
     approve: ApprovalHook | None = None
+    run_id: str | None = None

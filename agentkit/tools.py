@@ -12,7 +12,7 @@ import inspect
 import re
 import typing
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar, overload, runtime_checkable
 
 import anyio
@@ -51,6 +51,7 @@ class RunContext(Generic[DepsT]):
         run_id: The run's id (the same in its spans and log events).
         turn: The number of the model call this tool call came from (1 for the first).
         tool_call_id: The id of the `tool_use` block being answered.
+        added: Usage this call caused (`add_usage`), counted in the run's when the result lands.
     """
 
     deps: DepsT
@@ -67,10 +68,23 @@ class RunContext(Generic[DepsT]):
     """The number of the model call this tool call came from (1 for the first)."""
     tool_call_id: str = ""
     """The id of the `tool_use` block this call answers (empty outside a call)."""
+    added: Usage = field(default_factory=Usage)
+    """Usage this call caused (a sub-agent's run): `add_usage()` records it."""
 
     def for_call(self, tool_call_id: str) -> RunContext[DepsT]:
         """This context for one tool call."""
         return RunContext(self.deps, self.agent, self.usage, self.messages, self.run_id, self.turn, tool_call_id)
+
+    def add_usage(self, usage: Usage) -> None:
+        """Count `usage` (a sub-agent's, a model call a tool made) in the run's usage.
+
+        It is added when the call's result lands, with the result, so a durable run that replays
+        the call's checkpoint counts it once.
+
+        Args:
+            usage: The usage to add.
+        """
+        self.added.add(usage)
 
 
 ApprovalPolicy: TypeAlias = "bool | Callable[[dict[str, Any]], bool]"
@@ -110,12 +124,15 @@ class ToolResult:
         content: What the model reads: text, or content blocks (text, image, document,
             search_result).
         is_error: Whether the call failed; the model sees it as an error result.
+        usage: Usage the call caused (a sub-agent's run), counted in the run's when it lands.
     """
 
     content: str | list[dict[str, Any]]
     """What the model reads: text, or content blocks."""
     is_error: bool = False
     """Whether the call failed (sent as `is_error: true`)."""
+    usage: Usage | None = field(default=None, compare=False)
+    """Usage the call caused (`RunContext.add_usage`), counted in the run's when the result lands."""
 
     def to_block(self, tool_use_id: str) -> dict[str, Any]:
         """The `tool_result` block answering `tool_use_id`.

@@ -851,6 +851,6 @@ def test_the_public_classes_document_their_arguments() -> None:
         doc = documented.__doc__ or ""
         assert "\n    Args:\n" in doc or "\n        Args:\n" in doc, documented
     fields = {f.name for f in dataclasses.fields(RunContext)}
-    assert fields == {"deps", "agent", "usage", "messages", "run_id", "turn", "tool_call_id"}
+    assert fields == {"deps", "agent", "usage", "messages", "run_id", "turn", "tool_call_id", "added"}
     for name in fields:
         assert f"        {name}: " in (RunContext.__doc__ or ""), name

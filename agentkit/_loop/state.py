@@ -79,4 +79,7 @@ class RunState:
     @classmethod
     def start(cls, run: RunInput, system: str | None, tools: dict[str, Tool], counter: TokenCounter) -> RunState:
         turn_start = max((i for i, m in enumerate(run.messages) if is_prompt(m)), default=0)
-        return cls(input=run, system=system, tools=tools, counter=counter, turn_start=turn_start)
+        state = cls(input=run, system=system, tools=tools, counter=counter, turn_start=turn_start)
+        if run.hooks is not None and run.hooks.run_id:
+            state.run_id = run.hooks.run_id
+        return state

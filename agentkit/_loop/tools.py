@@ -8,7 +8,7 @@ process dies while a slower sibling is still running.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -112,12 +112,17 @@ async def run_tools(
         tool = state.tools.get(call.name)
 
         async def run() -> ToolResult:
+            ctx = base.for_call(call.id)
             with tel.tool_call(call.id, call.name, call.input, turn=state.turn) as span:
-                result = await _run_call(call, tool, state.tools, base.for_call(call.id))
+                result = await _run_call(call, tool, state.tools, ctx)
                 span.result(result.content, result.is_error)
+            if ctx.added.requests or ctx.added.total_tokens:
+                result = replace(result, usage=ctx.added)
             return result
 
         result = await hook(call, tool, run) if hook is not None else await run()
+        if result.usage is not None:  # a sub-agent's usage: live, or from a replayed checkpoint
+            state.usage.add(result.usage)
         async with lock:
             results[call.id] = result
             await on_result(results)

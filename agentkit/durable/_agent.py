@@ -300,7 +300,7 @@ class DurableAgent:
         from ..result import RunFinished
 
         inner = self.agent
-        hooks = durable_hooks(retries=self.model_retries, approval_timeout=self.approval_timeout)
+        hooks = durable_hooks(retries=self.model_retries, approval_timeout=self.approval_timeout, run_id=run_id)
         args = {"vars": request["vars"], "history": request["history"], "deps": request["deps"], "hooks": hooks}
         # The run's client never retries: each step retries for it (see _steps).
         with _trace.attached(request["trace"]), inner.override(client=self._client()):
@@ -318,7 +318,6 @@ class DurableAgent:
                 assert result is not None
                 await _forward(listener, RunFinished(result))
         assert result is not None
-        result.run_id = run_id
         return result
 
     def _client(self) -> anthropic.AsyncAnthropic:

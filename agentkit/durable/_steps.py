@@ -21,6 +21,7 @@ so a replay meets the same step at the same id.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -78,14 +79,16 @@ def retryable(error: BaseException) -> bool:
     return status in (408, 409, 429) or status >= 500
 
 
-def durable_hooks(*, retries: ModelRetries, approval_timeout: float | None) -> RunHooks:
-    """The hooks that make one run's model calls, tool calls and approvals durable."""
+def durable_hooks(*, retries: ModelRetries, approval_timeout: float | None, run_id: str) -> RunHooks:
+    """The hooks that make one run's model calls, tool calls and approvals durable; the run takes
+    the workflow's id, so a tool's `ctx.run_id` (an idempotency key) is the same after a recovery."""
     from ..hooks import RunHooks
 
     return RunHooks(
         model_call=_model_call(retries),
         tool_call=_tool_call,
         approve=_approver(approval_timeout),
+        run_id=run_id,
     )
 
 
@@ -123,17 +126,22 @@ async def _tool_call(call: ToolCallReady, tool: Tool | None, run: Callable[[], A
     from dbos import DBOS
 
     from ..tools import ToolResult
+    from ..usage import Usage
 
     if tool is None or not tool.durable:  # an unknown name's error result, or a pure function: no step
         return await run()
 
     async def execute() -> dict[str, Any]:
         result = await run()
-        return {"content": result.content, "is_error": result.is_error}
+        usage = dataclasses.asdict(result.usage) if result.usage is not None else None  # a sub-agent's
+        return {"content": result.content, "is_error": result.is_error, "usage": usage}
+
+    def restored(data: dict[str, Any]) -> ToolResult:
+        usage = data.get("usage")
+        return ToolResult(data["content"], is_error=data["is_error"], usage=Usage(**usage) if usage else None)
 
     if tool.idempotent:  # run again if a crash cut it short: one step, no marker
-        data = await DBOS.run_step_async({"name": f"agentkit.tool:{call.name}"}, execute)
-        return ToolResult(data["content"], is_error=data["is_error"])
+        return restored(await DBOS.run_step_async({"name": f"agentkit.tool:{call.name}"}, execute))
     # Both ids drawn before the first await: concurrent calls get them in the order of the calls.
     marker, outcome = DBOS.reserve_step(), DBOS.reserve_step()
     fresh = False
@@ -149,8 +157,7 @@ async def _tool_call(call: ToolCallReady, tool: Tool | None, run: Callable[[], A
         return await execute()
 
     await marker.run_async({"name": f"agentkit.tool_started:{call.name}"}, started)
-    data = await outcome.run_async({"name": f"agentkit.tool:{call.name}"}, once)
-    return ToolResult(data["content"], is_error=data["is_error"])
+    return restored(await outcome.run_async({"name": f"agentkit.tool:{call.name}"}, once))
 
 
 def _approver(timeout: float | None) -> Callable[[Sequence[ToolCallReady]], Awaitable[Mapping[str, Approval]]]:

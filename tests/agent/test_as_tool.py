@@ -53,3 +53,26 @@ async def test_a_bad_delegation_is_an_error_result(messages_server: MessagesServ
         "content": "Give the task as a non-empty string in `prompt`.",
         "is_error": True,
     }
+
+
+async def test_a_sub_agents_usage_travels_with_its_tool_result_once(messages_server: MessagesServer) -> None:
+    from agentkit import RunHooks
+
+    messages_server.script(
+        Reply(content=[tool_use("helper", {"prompt": "sum it"})]), Reply.text("42"), Reply.text("It is 42.")
+    )
+    client = messages_server.client()
+    helper = Agent(model="claude-haiku-4-5", name="helper", client=client)
+    seen: list[object] = []
+
+    async def tool_call(call: object, tool: object, run: object) -> object:
+        result = await run()  # type: ignore[operator]
+        seen.append(result.usage)  # a durable run checkpoints this with the result
+        return result
+
+    boss = Agent(model="claude-haiku-4-5", tools=[helper.as_tool()], client=client)
+    result = await boss.run("What is the sum?", hooks=RunHooks(tool_call=tool_call, run_id="wf-1"))  # type: ignore[arg-type]
+
+    assert result.usage.requests == 3  # two of the boss's, one of the helper's, counted once
+    assert [getattr(u, "requests", None) for u in seen] == [1]
+    assert result.run_id == "wf-1"

@@ -42,7 +42,7 @@ async def test_a_three_piece_continuation_is_byte_for_byte_the_uninterrupted_tex
     messages_server: MessagesServer,
 ) -> None:
     messages_server.respond_with(continuing_model(14))
-    agent = Agent(model="claude-sonnet-4-6", client=messages_server.client())
+    agent = Agent(model="claude-haiku-4-5", client=messages_server.client())
 
     result = await agent.run("Recite.")
 
@@ -59,7 +59,7 @@ async def test_a_three_piece_continuation_is_byte_for_byte_the_uninterrupted_tex
 
 async def test_prefill_whitespace_is_stripped_and_regenerated(messages_server: MessagesServer) -> None:
     messages_server.respond_with(continuing_model(11))
-    agent = Agent(model="claude-sonnet-4-6", client=messages_server.client())
+    agent = Agent(model="claude-haiku-4-5", client=messages_server.client())
 
     result = await agent.run("Recite.")
 
@@ -87,7 +87,7 @@ async def test_a_server_that_repeats_the_prefill_still_gives_the_text_once(
     messages_server: MessagesServer, stream: bool
 ) -> None:
     messages_server.respond_with(echoing_model(11))
-    agent = Agent(model="claude-sonnet-4-6", client=messages_server.client())
+    agent = Agent(model="claude-haiku-4-5", client=messages_server.client())
 
     if stream:
         async with agent.stream("Recite.") as run:
@@ -142,7 +142,7 @@ async def test_with_thinking_the_continuation_is_a_user_turn_and_thinking_is_kep
 ) -> None:
     messages_server.respond_with(continuing_model(14, with_thinking=True))
     agent = Agent(
-        model="claude-sonnet-4-6",
+        model="claude-haiku-4-5",
         thinking={"type": "enabled", "budget_tokens": 1024},
         max_tokens=2048,
         client=messages_server.client(),
@@ -159,7 +159,7 @@ async def test_with_thinking_the_continuation_is_a_user_turn_and_thinking_is_kep
 
 async def test_continuations_are_bounded(messages_server: MessagesServer) -> None:
     messages_server.respond_with(continuing_model(5))
-    agent = Agent(model="claude-sonnet-4-6", max_continuations=2, client=messages_server.client())
+    agent = Agent(model="claude-haiku-4-5", max_continuations=2, client=messages_server.client())
 
     with pytest.raises(MaxTokensReached, match="after 2 continuation") as caught:
         await agent.run("Recite.")
@@ -184,7 +184,7 @@ async def test_a_tool_call_cut_by_max_tokens_is_never_run_and_the_turn_is_redone
         Reply(content=[text("Deleting."), tool_use("delete", {"path": "/tmp/x"})]),
         Reply.text("Done."),
     )
-    agent = Agent(model="claude-sonnet-4-6", tools=[delete], max_tokens=1000, client=messages_server.client())
+    agent = Agent(model="claude-haiku-4-5", tools=[delete], max_tokens=1000, client=messages_server.client())
 
     result = await agent.run("clean up")
 
@@ -201,7 +201,7 @@ async def test_a_tool_call_cut_at_the_models_output_limit_is_an_error(messages_s
         """Delete."""
         raise AssertionError("a truncated call must never run")
 
-    agent = Agent(model="claude-sonnet-4-6", tools=[delete], max_tokens=40_000, client=messages_server.client())
+    agent = Agent(model="claude-haiku-4-5", tools=[delete], max_tokens=40_000, client=messages_server.client())
     with pytest.raises(MaxTokensReached, match="output limit"):
         await agent.run("go")
     assert [r.body["max_tokens"] for r in messages_server.requests] == [40_000, 64_000]

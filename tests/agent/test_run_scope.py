@@ -4,6 +4,7 @@ run, never by changing the agent; `override()` swaps settings for a block (tests
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,3 +62,23 @@ async def test_async_with_agent_keeps_one_client_for_its_runs(messages_server: M
             second = await agent.run("2")
 
     assert (first.output, second.output) == ("a", "b")
+
+
+async def test_agent_map_runs_every_input_and_one_failure_stops_none(messages_server: MessagesServer) -> None:
+    def model(request: Any) -> Reply:
+        if request.last_user_text == "boom":
+            return Reply(content=[{"type": "text", "text": "x"}], stop_reason="refusal")
+        return Reply.text(request.last_user_text.upper())
+
+    messages_server.respond_with(model)
+    agent = Agent(model="claude-haiku-4-5", client=messages_server.client())
+
+    outcomes = [o async for o in agent.map(["a", "boom", "c"], concurrency=2)]
+
+    by_input = {o.index: o for o in outcomes}
+    assert sorted(by_input) == [0, 1, 2]
+    assert by_input[0].result is not None
+    assert by_input[0].result.output == "A"
+    assert by_input[2].result is not None
+    assert by_input[2].result.output == "C"
+    assert by_input[1].error is not None

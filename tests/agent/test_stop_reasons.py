@@ -45,7 +45,7 @@ async def test_pause_turn_sends_the_conversation_back_so_the_server_continues(
     messages_server: MessagesServer,
 ) -> None:
     messages_server.script(Reply(content=[text("Searching")], stop_reason="pause_turn"), Reply.text("Found it."))
-    agent = Agent(model="claude-sonnet-4-6", client=messages_server.client())
+    agent = Agent(model="claude-haiku-4-5", client=messages_server.client())  # a model that takes the resent turn
 
     result = await agent.run("search")
 

@@ -13,7 +13,7 @@ import pytest
 from agentkit import Agent, APIError, ConfigurationError, RunResult, pacing
 from agentkit.fanout import Job, map_in_order, map_runs
 from agentkit.sessions import SQLiteSessionStore
-from agentkit.testing import Fault, MessagesServer, RateLimits, Reply, Request, tool_use, validate
+from agentkit.testing import Fault, MessagesServer, RateLimits, Reply, Request, tool_use, validate, with_tools
 
 pytestmark = pytest.mark.anyio
 MODEL = "claude-sonnet-4-6"
@@ -132,7 +132,10 @@ async def test_cancelling_stops_every_run_and_every_saved_history_stays_valid(tm
         assert [m["role"] for m in saved] == ["user", "assistant", "user"]
         assert saved[-1]["content"][0]["is_error"] is True
         assert (
-            validate({"model": MODEL, "max_tokens": 5, "messages": [*saved, {"role": "user", "content": "go"}]}) is None
+            validate(
+                with_tools({"model": MODEL, "max_tokens": 5, "messages": [*saved, {"role": "user", "content": "go"}]})
+            )
+            is None
         )
 
 
