@@ -202,3 +202,38 @@ def test_keys_typed_while_an_answer_streams_wait_for_the_next_prompt(
 
     assert "typed ahead" not in (answer_screen or "")
     assert [r.last_user_text for r in messages_server.requests] == ["hello", "typed ahead"]
+
+
+def test_ctrl_c_at_a_terminal_cancels_the_turn_then_ctrl_c_at_the_prompt_leaves_with_130(
+    tty_env: dict[str, str], messages_server: MessagesServer
+) -> None:
+    released = threading.Event()
+
+    async def model(request: Request) -> Reply:
+        if request.last_user_text == "hello":  # the turn to cancel: no answer until the test ends
+            await asyncio.to_thread(released.wait)
+        return Reply.text(f"echo {request.last_user_text}")
+
+    messages_server.respond_with(model)
+    try:
+        child = spawn(tty_env, "chat", "-m", "claude-haiku-4-5")
+        child.expect("> ")
+        child.sendline("hello")
+        child.expect("waiting for claude-haiku-4-5")
+        child.sendintr()  # Ctrl-C while the model has not answered
+        child.expect("Interrupted: the turn is cancelled. Ctrl-C again or Ctrl-D to leave.")
+        child.expect("> ")
+        child.send("echoed again")  # the terminal echoes keys again at the prompt
+        child.expect("echoed again")
+        child.sendline("")
+        child.expect("echo echoed again")
+        child.expect("> ")
+        child.sendintr()  # Ctrl-C at the prompt leaves
+        child.expect(pexpect.EOF)
+        child.close()
+    finally:
+        released.set()
+
+    assert child.exitstatus == 130
+    assert "Traceback" not in (child.before or "")
+    assert messages_server.requests[-1].messages == [{"role": "user", "content": "echoed again"}]
