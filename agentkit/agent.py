@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import anthropic
     from anthropic.types import MessageParam
 
+    from .batch import BatchResult
     from .fanout import Job, Outcome
     from .hooks import Approval, RunHooks
     from .memory import MemoryStrategy
@@ -311,6 +312,43 @@ class Agent(Generic[OutputT]):
         from .fanout import map_runs
 
         return map_runs(self, inputs, concurrency=concurrency, vars=dict(vars) if vars else None, deps=deps)
+
+    async def batch(
+        self,
+        inputs: Iterable[Any] | None = None,
+        *,
+        vars: Mapping[str, Any] | None = None,
+        deps: Any = None,
+        resume: str | None = None,
+        **options: Any,
+    ) -> BatchResult:
+        """Whole runs through the Message Batches API at half the price: each turn of every run in
+        one batch, tools run locally between batches; resumable after a crash.
+
+        Args:
+            inputs: Prompts, or `agentkit.batch.BatchInput`s (a prompt with an id, vars, deps, history).
+            vars: Template variables for every run.
+            deps: Dependencies for every run.
+            resume: A job id to re-attach to (its batches in flight are not submitted again).
+            **options: The other keywords of `agentkit.batch.run_batch` (`max_cost`, `polling`...).
+
+        Returns:
+            The outcome of every input, in input order.
+        """
+        from .batch import run_batch
+
+        return await run_batch(self, inputs, vars=vars, deps=deps, resume=resume, **options)
+
+    def batch_sync(self, inputs: Iterable[Any] | None = None, **options: Any) -> BatchResult:
+        """`batch` for scripts: starts an event loop, so it cannot be called from inside one.
+
+        Args:
+            inputs: As for `batch`.
+            **options: The keywords of `batch`.
+        """
+        from .batch import run_batch_sync
+
+        return run_batch_sync(self, inputs, **options)
 
     def as_tool(self, name: str | None = None, description: str | None = None, *, timeout: float | None = None) -> Tool:
         """This agent as a tool for another agent.

@@ -418,6 +418,9 @@ from ._cli_durable import approve, worker  # noqa: E402 - `agentkit worker`/`app
 
 main.add_command(worker)
 main.add_command(approve)
+from ._cli_batch import batch  # noqa: E402 - `agentkit batch` (agentkit/_cli_batch.py)
+
+main.add_command(batch)
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m agentkit.cli`

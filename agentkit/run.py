@@ -99,6 +99,7 @@ async def open_run(request: RunRequest) -> AsyncIterator[RunInput]:
     from ._telemetry._sdk import untraced
 
     settings = request.settings
+    settings.check_request()
     if request.prompt is None and request.session is None:
         raise ConfigurationError("resume() needs session=; a run without a session keeps no history to resume")
     if request.session is not None and request.history:

@@ -165,14 +165,18 @@ class AgentSettings:
             value = getattr(self, name)
             if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value)):
                 raise ConfigurationError(f"{label}: {name} must be a number, not {value!r}")
-        if self.stop_sequences is not None:
-            if isinstance(self.stop_sequences, str) or not all(isinstance(s, str) for s in self.stop_sequences):
-                raise ConfigurationError(f"{label}: stop_sequences must be a list of strings")
-            if any(not s.strip() for s in self.stop_sequences):
-                raise ConfigurationError(
-                    f"{label}: stop_sequences may not be empty or whitespace only (the API rejects them)"
-                )
-        _check_request_params(label, self.request_params)
+        if self.stop_sequences is not None and (
+            isinstance(self.stop_sequences, str) or not all(isinstance(s, str) for s in self.stop_sequences)
+        ):
+            raise ConfigurationError(f"{label}: stop_sequences must be a list of strings")
+        if not isinstance(self.request_params, Mapping):
+            raise ConfigurationError(f"{label}: request_params must be a mapping of Messages API fields")
+        _check_api_rules(label, self)
+
+    def check_request(self) -> None:
+        """Raise `ConfigurationError` for a combination of settings the API refuses in a request
+        (temperature or top_p with thinking on); a run calls it before its first request."""
+        _check_api_rules(f"Agent {self.name!r}", self, at_run=True)
 
     @property
     def effective_thinking(self) -> Mapping[str, Any] | None:
@@ -188,22 +192,28 @@ class AgentSettings:
         return dataclasses.replace(self, **given) if given else self
 
 
-# Fields `request_params` may not carry: each has a setting of its own (or is the run's input).
-_OWN_SETTING = {
-    "model": "model=",
-    "system": "system= or system_file=",
-    "tools": "tools=",
-    "messages": "the prompt and history= (or a session)",
-    "stream": "agent.stream()",
-}
+# Problems of a combination a later setting may undo (`Sub(thinking=None)`): checked when a run
+# starts (`check_request`), not when the agent is built.
+_AT_RUN = ("temperature", "top_p")
 
 
-def _check_request_params(label: str, params: Mapping[str, Any]) -> None:
-    if not isinstance(params, Mapping):
-        raise ConfigurationError(f"{label}: request_params must be a mapping of Messages API fields")
-    for key, instead in _OWN_SETTING.items():
-        if key in params:
-            raise ConfigurationError(f"{label}: request_params may not set {key!r}; use {instead} instead")
+def _check_api_rules(label: str, settings: AgentSettings, *, at_run: bool = False) -> None:
+    """What the API would refuse with a 400 (`agentkit._api_rules`), as an error before any request."""
+    from ._api_rules import api_problems
+
+    given = {
+        "max_tokens": settings.max_tokens,
+        "stop_sequences": list(settings.stop_sequences or ()),
+        "thinking": dict(settings.thinking) if isinstance(settings.thinking, Mapping) else settings.thinking,
+        "temperature": settings.temperature,
+        "top_p": settings.top_p,
+        "request_params": dict(settings.request_params),
+    }
+    for where, message in api_problems(given):
+        if (where[0] in _AT_RUN) != at_run:
+            continue
+        place = ".".join(str(part) for part in where)
+        raise ConfigurationError(f"{label}: {place}: {message}")
 
 
 class AgentOptions(TypedDict, total=False):

@@ -131,7 +131,7 @@ class ToolResult:
     """What the model reads: text, or content blocks."""
     is_error: bool = False
     """Whether the call failed (sent as `is_error: true`)."""
-    usage: Usage | None = field(default=None, compare=False)
+    usage: Usage | None = field(default=None, compare=False, repr=False)
     """Usage the call caused (`RunContext.add_usage`), counted in the run's when the result lands."""
 
     def to_block(self, tool_use_id: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from importlib import metadata
 
-from bench import agent_loop, cost, durable, history, pacing, sessions, startup
+from bench import agent_loop, batch, cost, durable, history, pacing, sessions, startup
 
 
 def machine() -> str:
@@ -31,7 +31,7 @@ def machine() -> str:
 def main() -> None:
     quick = ["--quick"] if "--quick" in sys.argv[1:] else []
     print(f"# agentkit benchmarks\n\nMachine: {machine()}\n", flush=True)
-    for bench in (agent_loop, startup, history, cost, sessions, pacing, durable):
+    for bench in (agent_loop, startup, history, cost, sessions, pacing, durable, batch):
         bench.main(quick)
         print(flush=True)
 

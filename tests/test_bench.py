@@ -77,3 +77,11 @@ def test_pacing_runs_every_contender_against_a_rate_limited_server() -> None:
         "| agentkit, unpaced",
     ]
     assert rows[0].split(" | ")[1].startswith("0 (")  # paced: no 429
+
+
+def test_batch_runs_the_inputs_live_and_through_batches() -> None:
+    from bench import batch
+
+    table = batch.main(["--inputs", "4", "--faults", "0.5"])
+    assert "| live, `Agent.run` (5-minute cache) | - |" in table
+    assert "| batch, 1-hour cache + warm-up (default) | 4 |" in table

@@ -45,19 +45,23 @@ def test_snippets_run_and_print_what_they_say(page: Path, tmp_path: Path, monkey
             assert out.getvalue().splitlines() == expected, f"{page.name} snippet {number}"
 
 
-# docs/yaml.md embeds `agentkit --help` as click prints it (tests/cli/test_cli_help.py writes it).
-_WIDE_OK = {"yaml.md"}
+# A block that opens with `$ agentkit ... --help` is the help as click prints it, 100 columns wide
+# (tests/cli/test_cli_help.py writes docs/yaml.md's): it is shown as the terminal shows it.
+_HELP = re.compile(r"^\$ agentkit .*--help$")
+_WIDE_OK = {"yaml.md"}  # its examples too were written before the 88 columns (not yet rewrapped)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_code_blocks_fit_in_88_columns(page: Path) -> None:
     if page.name in _WIDE_OK:
-        pytest.skip("generated help text")
-    too_wide, inside = [], False
-    for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), start=1):
+        pytest.skip("generated help text, and examples not rewrapped yet")
+    too_wide, inside, help_text = [], False, False
+    lines = page.read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines, start=1):
         if line.startswith("```"):
             inside = not inside
-        elif inside and len(line) > WIDTH:
+            help_text = inside and number < len(lines) and bool(_HELP.match(lines[number]))
+        elif inside and not help_text and len(line) > WIDTH:
             too_wide.append(f"{page.name}:{number}: {len(line)} columns")
     assert too_wide == []
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .._api_rules import api_problems
 from ..errors import ConfigurationError, ToolDefinitionError
 from ..output import OutputSpec
 from ..tools import Tool
-from .api_rules import api_problems
 from .imports import ImportProblem, import_object
 from .json_schema import SchemaProblem, model_from_schema
 from .mcp import mcp_servers

@@ -113,7 +113,18 @@ class Reply:
         return "tool_use" if any(b.get("type") == "tool_use" for b in self.content) else "end_turn"
 
 
-FaultKind = Literal["status", "reset", "cut_stream", "end_stream", "close_stream", "cut_body", "stream_error", "hang"]
+FaultKind = Literal[
+    "status",
+    "reset",
+    "cut_stream",
+    "end_stream",
+    "close_stream",
+    "cut_body",
+    "stream_error",
+    "hang",
+    "expired",
+    "canceled",
+]
 # error type -> (HTTP status, message), as the API answers them (platform.claude.com, "Errors")
 _ERRORS = {
     "invalid_request_error": (400, "Invalid request"),
@@ -236,6 +247,16 @@ class Fault:
             after_events: How many events of the next reply go first (ping included).
         """
         return cls("stream_error", error_type, after_events=after_events)
+
+    @classmethod
+    def expired(cls) -> Fault:
+        """A batch request that expired unprocessed (`expired` result); a live request gets a 500."""
+        return cls("expired")
+
+    @classmethod
+    def canceled(cls) -> Fault:
+        """A batch request canceled before it ran (`canceled` result); a live request gets a 500."""
+        return cls("canceled")
 
     @classmethod
     def hang(cls, seconds: float) -> Fault:

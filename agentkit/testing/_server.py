@@ -23,6 +23,8 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
+from agentkit.testing._batches import PATH as _BATCHES
+from agentkit.testing._batches import MessageBatches
 from agentkit.testing._ratelimit import RateLimiter, RateLimits
 from agentkit.testing._script import Fault, Handler, Reply, Request, model_info, render_message, stream_events
 from agentkit.testing._tokens import PromptCache, estimate_tokens, output_tokens
@@ -96,6 +98,7 @@ class MessagesServer:
         self._thread: threading.Thread | None = None
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()  # one per open connection
+        self.batches = MessageBatches(self)  # /v1/messages/batches (agentkit.testing._batches)
 
     # -- scripting ---------------------------------------------------------------------------
 
@@ -230,6 +233,8 @@ class MessagesServer:
     async def _route(self, conn: _Connection, method: str, target: str, headers: dict[str, str], raw: bytes) -> bool:
         """Answer one request; False when the connection must not be reused."""
         path, _, query = target.partition("?")
+        if path == _BATCHES or path.startswith(_BATCHES + "/"):  # the Message Batches API: _batches.py
+            return await self.batches.route(conn, method, path, query, headers, raw)
         endpoint = _ENDPOINTS.get(path)
         if method == "POST" and endpoint is not None:
             body, problem = _parse_body(raw)
@@ -310,7 +315,7 @@ class MessagesServer:
             return await conn.send_error(500, "api_error", _RAN_OUT.format(n=len(self.requests)))
         if isinstance(item, Reply):
             return await self._send_reply(conn, request, item)
-        if item.kind == "status" or (item.kind == "stream_error" and not request.stream):
+        if item.kind in ("status", "expired", "canceled") or (item.kind == "stream_error" and not request.stream):
             return await conn.send_error(item.status, item.error_type, item.message, retry_after=item.retry_after)
         if item.kind == "reset" or (item.kind == "cut_stream" and not request.stream):
             conn.reset()

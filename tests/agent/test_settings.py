@@ -42,6 +42,26 @@ def test_keywords_win_over_class_attributes_and_vars_merge() -> None:
         agent.settings.model = "other"  # type: ignore[misc]
 
 
+@pytest.mark.anyio
+async def test_temperature_with_thinking_is_refused_before_any_request() -> None:
+    from agentkit.testing import MessagesServer
+
+    with MessagesServer() as server:
+        agent = Tuned(client=server.client())  # adaptive thinking with temperature 0.2: the API refuses it
+        with pytest.raises(ConfigurationError, match="temperature"):
+            await agent.run("hi")
+        assert server.requests == []
+
+
+def test_settings_the_api_refuses_fail_when_the_agent_is_built() -> None:
+    with pytest.raises(ConfigurationError, match="budget_tokens: 5 is below"):
+        Agent(model="m", thinking={"type": "enabled", "budget_tokens": 5})
+    with pytest.raises(ConfigurationError, match=r"max_tokens: .* more than any model"):
+        Agent(model="m", max_tokens=10**22)
+    with pytest.raises(ConfigurationError, match=r"stop_sequences\.0: is whitespace only"):
+        Agent(model="m", stop_sequences=["  "])
+
+
 def test_an_unknown_setting_names_the_settings() -> None:
     with pytest.raises(ConfigurationError, match=r"unknown setting.*max_token\b.*the settings are: .*max_tokens"):
         Agent(model="m", max_token=5)  # type: ignore[call-arg]
@@ -49,7 +69,7 @@ def test_an_unknown_setting_names_the_settings() -> None:
 
 @pytest.mark.parametrize("field", ["model", "system", "tools", "messages"])
 def test_request_params_may_not_override_the_runs_own_fields(field: str) -> None:
-    with pytest.raises(ConfigurationError, match=f"request_params may not set '{field}'; use .* instead"):
+    with pytest.raises(ConfigurationError, match=f"request_params.{field}: would silently replace .* use .* instead"):
         Agent(model="m", request_params={field: "x"})
 
 

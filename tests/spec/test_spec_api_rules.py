@@ -61,12 +61,14 @@ def test_request_params_may_not_replace_a_setting(files: Files) -> None:
     text = "model: m\nrequest_params:\n  model: x\n  system: y\n  tools: []\n  messages: []\n  metadata: {user_id: u}\n"
 
     assert problems(files, text) == [
-        "a.yaml:3:3: request_params.model: would silently replace what agentkit sends for model; use `model:` instead",
-        "a.yaml:4:3: request_params.system: would silently replace what agentkit sends for system; use `system:` "
-        "(or `system_file:`) instead",
-        "a.yaml:5:3: request_params.tools: would silently replace what agentkit sends for tools; use `tools:` instead",
+        "a.yaml:3:3: request_params.model: would silently replace what agentkit sends for model; "
+        "use the `model` setting instead",
+        "a.yaml:4:3: request_params.system: would silently replace what agentkit sends for system; "
+        "use the `system` (or `system_file`) setting instead",
+        "a.yaml:5:3: request_params.tools: would silently replace what agentkit sends for tools; "
+        "use the `tools` setting instead",
         "a.yaml:6:3: request_params.messages: would silently replace what agentkit sends for messages; use the run's "
-        "prompt and history (`agentkit run SPEC PROMPT`, `--session`, or `history=` in Python) instead",
+        "prompt and history (`history=`, a session, or `agentkit run SPEC PROMPT`) instead",
     ]
 
 

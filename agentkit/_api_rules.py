@@ -1,7 +1,8 @@
-"""What the Messages API refuses with a 400, checked on a spec's settings before any request.
+"""What the Messages API refuses with a 400, checked on an agent's settings before any request.
 
-Pure functions over plain values (no SDK, no `Agent`), each returning `(location, message)` pairs,
-so the spec loader can point at the line and the agent's own settings could share them.
+Pure functions over plain values (no SDK, no `Agent`, no YAML), each returning `(location,
+message)` pairs: `AgentSettings` raises the first as a `ConfigurationError`, the spec loader points
+each at its file and line.
 
 Relied on (the API's own 400s, as quoted in public issue reports, and the offline validator of
 `agentkit.testing`, which models them):
@@ -18,9 +19,10 @@ Relied on (the API's own 400s, as quoted in public issue reports, and the offlin
 
 from __future__ import annotations
 
-from typing import Any
+import difflib
+from typing import Any, TypeAlias
 
-from .source import Loc, suggest
+Loc: TypeAlias = tuple[str | int, ...]
 
 MAX_OUTPUT_TOKENS = 128_000
 """The largest output limit of any Claude model: no `max_tokens` above it can be accepted."""
@@ -29,11 +31,11 @@ DEFAULT_MAX_TOKENS = 4096  # `Agent.max_tokens` when a spec does not set it
 THINKING_TYPES = ("adaptive", "enabled", "disabled")
 
 OWN_SETTINGS = {
-    "model": "`model:`",
-    "system": "`system:` (or `system_file:`)",
-    "tools": "`tools:`",
-    "messages": "the run's prompt and history (`agentkit run SPEC PROMPT`, `--session`, or `history=` in Python)",
-    "stream": "`agentkit run --stream` (or `agent.stream(...)`): agentkit chooses how each request is sent",
+    "model": "the `model` setting",
+    "system": "the `system` (or `system_file`) setting",
+    "tools": "the `tools` setting",
+    "messages": "the run's prompt and history (`history=`, a session, or `agentkit run SPEC PROMPT`)",
+    "stream": "`agent.stream(...)` (or `agentkit run --stream`): agentkit chooses how each request is sent",
 }
 """Request fields agentkit sets from a setting of its own (or the run's input); `request_params` may
 not override them. The same set as `AgentSettings`' check, with the spec's line and field names."""
@@ -83,7 +85,8 @@ def _thinking(settings: dict[str, Any], max_tokens: int) -> list[tuple[Loc, str]
         return [(where, f"give a mapping such as {{type: adaptive}} (got {thinking!r})")]
     kind = thinking.get("type")
     if kind not in THINKING_TYPES:
-        hint = suggest(str(kind), THINKING_TYPES) if isinstance(kind, str) else ""
+        close = difflib.get_close_matches(str(kind), THINKING_TYPES, n=1) if isinstance(kind, str) else []
+        hint = f"; did you mean '{close[0]}'?" if close else ""
         return [((*where, "type"), f"give one of {', '.join(THINKING_TYPES)} (got {kind!r}){hint}")]
     problems: list[tuple[Loc, str]] = []
     if kind == "enabled":
