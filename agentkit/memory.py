@@ -9,7 +9,10 @@ Two kinds, one base class (`MemoryStrategy`) with defaults for both:
   (`betas`). They are checked when the agent is built (`check`).
 Nothing here imports the SDK.
 
-Pick by name (`Agent(memory="summarize")`) or pass an instance to tune it.
+Pick by name (`Agent(memory="summarize")`) or pass an instance to tune it. The building blocks
+the strategies and the loop use are public here too, to use on a history of your own: `trim`
+(whole turns out, never a broken pair), `TokenCounter` (the run's token accounting) and
+`place_breakpoints` / `count_breakpoints` (cache markers).
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ._loop.cache import count_breakpoints, place_breakpoints
+from ._loop.tokens import TokenCounter
+from ._loop.trim import DEFAULT_LOW_WATERMARK, trim
 from .errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -31,6 +37,7 @@ if TYPE_CHECKING:
     from .settings import Pinned
 
 __all__ = [
+    "DEFAULT_LOW_WATERMARK",
     "ClearToolResults",
     "DropOldest",
     "Fit",
@@ -39,10 +46,14 @@ __all__ = [
     "ServerCompaction",
     "Summarize",
     "SummaryJob",
+    "TokenCounter",
+    "count_breakpoints",
+    "place_breakpoints",
     "resolve_memory",
+    "trim",
 ]
 
-_LOW_WATERMARK = 0.6  # agentkit._loop.trim.DEFAULT_LOW_WATERMARK (a test pins the two equal)
+_LOW_WATERMARK = DEFAULT_LOW_WATERMARK
 
 
 @dataclass(frozen=True)
@@ -115,8 +126,6 @@ class DropOldest(MemoryStrategy):
     betas: tuple[str, ...] = ()
 
     def plan(self, messages: Sequence[MessageParam], fit: Fit) -> MemoryPlan:
-        from ._loop.trim import trim
-
         trimmed = trim(
             messages,
             budget=fit.budget,
@@ -162,8 +171,6 @@ class Summarize(MemoryStrategy):
     calls: int = 0
 
     def plan(self, messages: Sequence[MessageParam], fit: Fit) -> MemoryPlan:
-        from ._loop.trim import trim
-
         trimmed = trim(
             messages,
             budget=fit.budget,

@@ -21,6 +21,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._telemetry._content import fit
     from ._telemetry._logging import add_trace_context, configure_logging
     from ._telemetry._settings import TelemetrySettings
     from ._telemetry._spans import ModelCall, RunTelemetry, ToolCallRecorder, error_type
@@ -33,6 +34,7 @@ __all__ = [
     "add_trace_context",
     "configure_logging",
     "error_type",
+    "fit",
 ]
 
 _EXPORTS = {
@@ -43,6 +45,7 @@ _EXPORTS = {
     "add_trace_context": "_logging",
     "configure_logging": "_logging",
     "error_type": "_spans",
+    "fit": "_content",
 }
 
 
