@@ -4,11 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-all test-postgres lint typecheck docs bench e2e clean
+.PHONY: demo test test-all test-postgres test-lowest upgrade-dev-tools lint typecheck docs bench e2e clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip uninstall --quiet --yes agentkit 2>/dev/null || true  # the distribution's old name
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
@@ -35,6 +36,24 @@ test-all: test
 test-postgres: $(STAMP)
 	$(BIN)/pytest -q -m postgres tests/durable
 
+# The suite against the lowest version of every runtime dependency that pyproject.toml allows, in a
+# venv of its own (.venv-lowest, rebuilt each time): a floor that does not really work fails here.
+LOWEST := .venv-lowest
+test-lowest:
+	rm -rf $(LOWEST)
+	$(PYTHON) -m venv $(LOWEST)
+	$(LOWEST)/bin/python -m pip install --quiet --upgrade pip
+	$(PYTHON) .ci/lowest_constraints.py pyproject.toml > $(LOWEST)/constraints.txt
+	$(LOWEST)/bin/python -m pip install --quiet -c $(LOWEST)/constraints.txt -e '.[dev]'
+	$(LOWEST)/bin/pytest -q -p no:cacheprovider
+
+# Move the exact pins of the dev tools (ruff, mypy) in pyproject.toml to their newest releases;
+# then run `make test` and commit the new pins with any fixes they ask for.
+upgrade-dev-tools: $(STAMP)
+	$(BIN)/python .ci/upgrade_dev_tools.py pyproject.toml ruff mypy
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
 # The documentation site, built strictly: a broken link, nav entry or reference fails it.
 $(VENV)/.installed-docs: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,docs]'
@@ -58,4 +77,4 @@ e2e: $(STAMP)
 	$(BIN)/python e2e/run.py $(E2E_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site
+	rm -rf $(VENV) $(LOWEST) .pytest_cache .mypy_cache .ruff_cache site

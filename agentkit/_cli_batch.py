@@ -69,7 +69,7 @@ def batch(
     """
     from pathlib import Path  # here, not at the top: `agentkit --help` imports this module
 
-    from .cli import BAD_SPEC, INTERRUPTED, RUN_FAILED, _parse_vars
+    from .cli import BAD_SPEC, INTERRUPTED, RUN_FAILED, _parse_vars, exit_code
 
     variables = _parse_vars(var_items)
     settings: dict[str, Any] = {
@@ -100,8 +100,9 @@ def batch(
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(INTERRUPTED)  # a sync tool still sleeping in a worker thread would hold the exit
-    except AgentkitError as exc:
-        _fail(f"Error: {type(exc).__name__}: {exc}", BAD_SPEC)
+    except AgentkitError as exc:  # cli.exit_code: 2 for a spec or input problem, 1 for a run or store failure
+        code, message = exit_code(exc)
+        _fail(message, code)
     show.finish(result)
     _write(result, settings["output"])
     if result.failed:

@@ -1,18 +1,22 @@
-"""The `agentkit` command: run, chat with, and validate YAML agents; print the spec's JSON Schema.
+"""The `agentkit` command: run and chat with agents (a YAML spec, a model, a Python agent), validate
+specs, print the spec's JSON Schema, and serve an offline playground (`dev-server`).
 
 Built on click, not typer: click imports in ~40 ms where typer pulls in rich, and `agentkit --help`
 has to answer in well under 0.3 s. For the same reason this module imports only click at the top:
-the SDK, pydantic and the spec loader are imported inside the commands that use them.
+the SDK, pydantic and the spec loader are imported inside the commands that use them
+(`_cli_agents` builds the agent, `_cli_runs` prints a run, `_cli_chat` is the chat loop).
 
 Exit codes: 0 success, 1 the run failed (an API error, a `RunError`, a busy session, a store that
 fails), 2 a bad spec or bad usage (a `ConfigurationError`, an `InputError`), 130 interrupted. Every
-`AgentkitError` a command lets through is mapped here, printed without a traceback.
+`AgentkitError` a command lets through is mapped here (`_Commands`, `exit_code`), printed without a
+traceback.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
@@ -61,11 +65,12 @@ def exit_code(exc: BaseException) -> tuple[int, str]:
 
 
 @click.group(name="agentkit", cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="agentkit", message="%(prog)s %(version)s")
+@click.version_option(package_name="agentkit-claude", message="%(prog)s %(version)s")
 def main() -> None:
-    """Run agents defined in YAML against Anthropic's Messages API.
+    """Run agents against Anthropic's Messages API: a YAML spec, a model, or a Python agent.
 
-    The API key and endpoint come from ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL.
+    The API key and endpoint come from ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL. No key yet?
+    `agentkit dev-server` serves an offline one and prints the two lines to export.
     """
 
 
@@ -89,45 +94,116 @@ _verbose_option = click.option(
 )
 
 
+_agent_options = [
+    click.option("--model", "-m", help="The model (instead of the spec's); with no spec, a plain agent on it."),
+    click.option("--system", "-s", help="The system prompt of an agent given by -m or -a (a Jinja template)."),
+    click.option(
+        "--agent",
+        "-a",
+        "agent_path",
+        metavar="MODULE:AGENT",
+        help="Run an Agent defined in Python (an instance or a subclass).",
+    ),
+    click.option(
+        "--tool",
+        "tools",
+        multiple=True,
+        metavar="MODULE:FUNCTION",
+        help="Give the agent this Python function as a tool; repeatable.",
+    ),
+    click.option(
+        "--trace",
+        metavar="console|otlp|URL",
+        help="Trace the run with OpenTelemetry: spans to stderr, or to an OTLP collector (needs opentelemetry-sdk).",
+    ),
+]
+
+
+def _agent_selection(command: Any) -> Any:
+    for option in reversed(_agent_options):
+        command = option(command)
+    return command
+
+
 @main.command()
-@click.argument("spec", type=click.Path(dir_okay=False))
-@click.argument("prompt", required=False)
+@click.argument("arguments", nargs=-1, metavar="[SPEC] [PROMPT...]")
+@_agent_selection
 @_var_option
-@click.option("--model", "-m", help="Use this model instead of the spec's.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON: output, messages, usage, ...")
-@click.option("--stream", is_flag=True, help="Print the answer's text as it arrives.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (with --stream: JSON lines of events).")
+@click.option(
+    "--stream/--no-stream",
+    default=None,
+    help="Print the answer as it arrives (default: when stdout is a terminal).",
+)
 @_session_option
 @_verbose_option
 def run(
-    spec: str,
-    prompt: str | None,
-    var_items: tuple[str, ...],
+    arguments: tuple[str, ...],
     model: str | None,
+    system: str | None,
+    agent_path: str | None,
+    tools: tuple[str, ...],
+    trace: str | None,
+    var_items: tuple[str, ...],
     as_json: bool,
-    stream: bool,
+    stream: bool | None,
     session: str | None,
     verbose: bool | None,
 ) -> None:
     """Run an agent once on a prompt.
 
-    Runs the agent that the YAML file SPEC defines on PROMPT, read from stdin when it is absent
-    or -, and prints the answer (a typed output as JSON). Exit codes: 0 success, 1 the run
-    failed, 2 a bad spec or bad usage.
+    The agent is the YAML file SPEC, or a plain agent on a model (-m MODEL, with -s SYSTEM), or
+    one defined in Python (-a module:agent); --tool adds Python functions as tools. PROMPT is
+    the remaining arguments, or stdin when absent or -. Prints the answer (a typed output as
+    JSON). Exit codes: 0 success, 1 the run failed, 2 a bad spec or bad usage, 130 interrupted.
+
+    \b
+      agentkit run -m claude-haiku-4-5 "What is 2+2?"
+      agentkit run -m claude-haiku-4-5 --tool tools:get_weather "Weather in Oslo?"
+      agentkit run support.yaml "Where is A-1?" --var shop=Acme
+      agentkit run -a myagents:support "Where is A-1?"
     """
-    if as_json and stream:
-        raise click.UsageError("--json and --stream cannot be used together")
+    from ._cli_agents import CommandLine, split_arguments
+
+    spec, prompt = split_arguments(arguments, spec_given_otherwise=bool(model or agent_path))
     variables = _parse_vars(var_items)
+    line = CommandLine(spec, model, system, agent_path, tools, variables)
+    agent = _agent(line)
     text = _read_prompt(prompt)
-    agent = _agent(spec, variables, model=model)
+    streaming = sys.stdout.isatty() and not as_json if stream is None else stream
     import anyio
 
-    from ._cli_runs import format_output, print_usage, result_json
-    from .errors import AgentkitError
+    from ._cli_runs import Printer, Spinner, error_json, print_failure, print_usage, result_json, run_printed
+    from .errors import AgentkitError, RunError
 
-    progress = _show_progress(verbose)
+    progress = _show_progress(verbose) and not (as_json and streaming)
+    printer = Printer(
+        text=streaming and not as_json,
+        progress=progress,
+        json_lines=as_json and streaming,
+        spinner=Spinner(enabled=None if not as_json else False),
+        model=agent.model,
+    )
+    stop_tracing = _start_tracing(trace)
+
+    async def once() -> RunResult[Any]:
+        try:
+            return await run_printed(agent, text, printer, variables=variables, session=session)
+        finally:
+            await agent.aclose()
+
     try:
-        result = anyio.run(_run_once, agent, text, variables, stream, progress, session)
-    except AgentkitError as exc:
+        result = anyio.run(once)
+    except RunError as exc:
+        if printer.json_lines:
+            click.echo(error_json(exc))
+        print_failure(exc, printed_partial=printer.text)
+        stop_tracing()
+        raise click.exceptions.Exit(RUN_FAILED) from None
+    except AgentkitError as exc:  # a busy session, a failing store, a prompt the API would refuse
+        if printer.json_lines:
+            click.echo(error_json(exc))
+        stop_tracing()
         code, message = exit_code(exc)
         _fail(message, code)
     except KeyboardInterrupt:
@@ -137,38 +213,87 @@ def run(
         sys.stderr.flush()
         # A sync tool still sleeping in a worker thread cannot be stopped, and would hold the exit.
         os._exit(INTERRUPTED)
-    if as_json:
+    stop_tracing()
+    if printer.json_lines:
+        pass  # the last JSON line was the result
+    elif as_json:
         click.echo(result_json(result))
-    elif not stream or not isinstance(result.output, str):
+    elif not printer.text or not isinstance(result.output, str):
+        from ._cli_runs import format_output
+
         click.echo(format_output(result.output))
     if progress:
         print_usage(result.usage)
 
 
 @main.command()
-@click.argument("spec", type=click.Path(dir_okay=False))
+@click.argument("spec", required=False, type=click.Path(dir_okay=False))
+@_agent_selection
 @_var_option
-@click.option("--model", "-m", help="Use this model instead of the spec's.")
+@click.option("--stream/--no-stream", default=True, help="Print each answer as it arrives (default: on).")
 @_session_option
 @_verbose_option
-def chat(spec: str, var_items: tuple[str, ...], model: str | None, session: str | None, verbose: bool | None) -> None:
-    """Chat with an agent, one prompt per line.
+def chat(
+    spec: str | None,
+    model: str | None,
+    system: str | None,
+    agent_path: str | None,
+    tools: tuple[str, ...],
+    trace: str | None,
+    var_items: tuple[str, ...],
+    stream: bool,
+    session: str | None,
+    verbose: bool | None,
+) -> None:
+    """Chat with an agent.
 
-    Reads prompts from stdin, a line each, and answers each with the whole conversation so far
-    (kept within the spec's memory budget). /exit or the end of input stops. Ctrl-C cancels the
-    turn under way and returns to the prompt; Ctrl-C at the prompt leaves (exit code 130).
+    The agent is the YAML file SPEC, a plain agent on a model (-m MODEL), or one defined in
+    Python (-a module:agent). Each message is answered with the whole conversation so far
+    (within the agent's memory budget). On a terminal: line editing and history, a line ending
+    in \\ continues, \"\"\" starts and ends a multi-line message, and /help lists the
+    commands (/exit, /clear, /usage, ...), which are never sent to the model. Piped input is
+    read a line per message. Ctrl-C cancels the turn under way and returns to the prompt;
+    Ctrl-C at the prompt, or Ctrl-D right after a cancelled turn, leaves (exit code 130).
     """
-    variables = _parse_vars(var_items)
-    agent = _agent(spec, variables, model=model)
-    from ._cli_runs import chat_loop
+    from ._cli_agents import CommandLine
+    from ._cli_chat import chat_loop
 
-    code, interrupted = chat_loop(agent, variables, sys.stdin, progress=_show_progress(verbose), session=session)
+    variables = _parse_vars(var_items)
+    agent = _agent(CommandLine(spec, model, system, agent_path, tools, variables))
+    stop_tracing = _start_tracing(trace)
+    try:
+        code, interrupted = chat_loop(
+            agent, variables, sys.stdin, progress=_show_progress(verbose), session=session, stream=stream
+        )
+    finally:
+        stop_tracing()
     if interrupted:  # a sync tool of a cancelled turn may still sleep in a worker thread, and would hold the exit
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
     if code:
         raise click.exceptions.Exit(code)
+
+
+@main.command("dev-server")
+@click.option("--port", type=int, default=8765, show_default=True, help="The port on 127.0.0.1 (0: any free one).")
+@click.option(
+    "--reply", "replies", multiple=True, metavar="TEXT", help="Answer the first requests with TEXT; repeatable."
+)
+@click.option(
+    "--latency", type=float, default=0.0, metavar="SECONDS", help="Wait before each answer (to see the spinner)."
+)
+def dev_server(port: int, replies: tuple[str, ...], latency: float) -> None:
+    """Serve an offline Messages API to try agentkit with no key.
+
+    Starts agentkit's loopback Messages API (the one the tests use) with an echoing model, prints
+    the ANTHROPIC_BASE_URL and ANTHROPIC_API_KEY lines to export in another shell, and serves
+    until Ctrl-C. The model echoes the prompt, calls a tool the prompt names, fills a typed
+    output from its schema, and answers an unknown model id with a 404 as the API does.
+    """
+    from .testing._playground import serve
+
+    serve(port=port, replies=replies, latency=latency)
 
 
 @main.command()
@@ -251,40 +376,30 @@ def _read_prompt(prompt: str | None) -> str:
     return text
 
 
-def _agent(path: str, variables: dict[str, str], *, model: str | None) -> Agent:
-    """The spec's agent, its template checked with `variables`; exits 2 on any spec problem."""
-    from .errors import ConfigurationError, SpecError
-    from .spec import load_spec
+def _agent(line: Any) -> Agent:
+    """The agent the command line names (see `_cli_agents`); exits 2 on a spec or usage problem."""
+    from ._cli_agents import build_agent
 
-    try:
-        loaded = load_spec(path)
-        problems = loaded.check_template({**loaded.spec.vars, **variables})
-        if problems:
-            raise SpecError(problems)
-        agent = loaded.agent(**({"model": model} if model else {}))
-    except ConfigurationError as exc:
-        _fail(str(exc), BAD_SPEC)
-    if not (os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")):
-        _fail("Error: set ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL for another endpoint) to run an agent", BAD_SPEC)
+    agent = build_agent(line)
+    if not (os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")) and agent.client is None:
+        _fail(
+            "Error: set ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL for another endpoint) to run an agent; "
+            "`agentkit dev-server` starts an offline one and prints the lines to export",
+            BAD_SPEC,
+        )
     return agent
+
+
+def _start_tracing(target: str | None) -> Callable[[], None]:
+    if target is None:
+        return lambda: None
+    from ._cli_trace import start_tracing
+
+    return start_tracing(target)
 
 
 def _show_progress(verbose: bool | None) -> bool:
     return sys.stderr.isatty() if verbose is None else verbose
-
-
-async def _run_once(
-    agent: Agent, prompt: str, variables: dict[str, str], stream: bool, progress: bool, session: str | None
-) -> RunResult[Any]:
-    from ._cli_runs import print_events
-
-    try:
-        async with agent.stream(prompt, vars=variables, session=session) as run:
-            await print_events(run, text=stream, progress=progress)
-            assert run.result is not None
-            return run.result
-    finally:
-        await agent.aclose()
 
 
 def _summary(agent: Agent, loaded: LoadedSpec) -> str:

@@ -5,6 +5,7 @@ AgentkitError
 ├── ConfigurationError        the agent is defined wrongly; raised before any request is sent
 │   ├── PromptError           the system prompt does not render (undefined variable, syntax)
 │   ├── SpecError             a YAML agent spec is invalid; each problem names file:line:column
+│   ├── MissingAPIKey         no API key or other credentials for the client agentkit creates
 │   └── ToolDefinitionError   a function cannot become a tool, or two tools share a name
 ├── RunError                  a run stopped; carries the valid history and usage so far
 │   ├── APIError              the API refused the request after the SDK's retries (request id kept)
@@ -54,6 +55,10 @@ class SpecError(ConfigurationError):
     def __init__(self, problems: str | list[str]) -> None:
         self.problems = [problems] if isinstance(problems, str) else list(problems)
         super().__init__("\n".join(self.problems))
+
+
+class MissingAPIKey(ConfigurationError):
+    """No API key (nor another credential) for the client agentkit creates; the message says how to set one."""
 
 
 class ToolDefinitionError(ConfigurationError):

@@ -86,9 +86,9 @@ async def enter_scope(settings: AgentSettings, toolsets: Sequence[Toolset]) -> S
 
 def default_client() -> anthropic.AsyncAnthropic:
     """A client from the environment (`ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL`)."""
-    import anthropic
+    from ._client import default_client  # issue 18: MissingAPIKey, not the SDK's TypeError, when no key is set
 
-    return anthropic.AsyncAnthropic()
+    return default_client()
 
 
 @asynccontextmanager

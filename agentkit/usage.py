@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 
 @dataclass
@@ -58,34 +59,100 @@ class Usage:
 
 @dataclass(frozen=True)
 class Price:
-    """US dollars per million tokens. Cache writes cost 1.25x input (5 minutes) or 2x (1 hour); reads 0.1x."""
+    """US dollars per million tokens, as on Anthropic's price list.
+
+    Cache writes cost 1.25x the input price with the 5-minute TTL and 2x with the 1-hour TTL;
+    cache reads cost 0.1x; the Message Batches API halves every rate. The multipliers are the
+    API's and the same for every model; override them for a negotiated price.
+
+    Args:
+        input: Uncached input tokens, per million.
+        output: Output tokens (thinking included), per million.
+        cache_write_5m: Multiplier of `input` for a cache write with the 5-minute TTL.
+        cache_write_1h: Multiplier of `input` for a cache write with the 1-hour TTL.
+        cache_read: Multiplier of `input` for a cache read (a hit or a refresh).
+        batch: Multiplier of every rate for a request sent through the Message Batches API.
+    """
 
     input: float
     output: float
+    cache_write_5m: float = 1.25
+    cache_write_1h: float = 2.0
+    cache_read: float = 0.1
+    batch: float = 0.5
 
-    def cost(self, usage: Usage) -> float:
-        """The cost of `usage`, counting every cache write at the 5-minute rate."""
-        tokens = usage.input_tokens + 1.25 * usage.cache_write_tokens + 0.1 * usage.cache_read_tokens
-        return (tokens * self.input + usage.output_tokens * self.output) / 1_000_000
+    def cost(self, usage: Usage, *, cache_ttl: Literal["5m", "1h"] = "5m", batch: bool = False) -> float:
+        """The cost of `usage` in US dollars.
+
+        Args:
+            usage: The tokens to price.
+            cache_ttl: The TTL the cache writes used ("5m", the API's default, or "1h").
+            batch: Price the requests as sent through the Message Batches API.
+        """
+        write = self.cache_write_1h if cache_ttl == "1h" else self.cache_write_5m
+        tokens = usage.input_tokens + write * usage.cache_write_tokens + self.cache_read * usage.cache_read_tokens
+        dollars = (tokens * self.input + usage.output_tokens * self.output) / 1_000_000
+        return dollars * self.batch if batch else dollars
 
 
-# Public list prices by model family, newest first; a model id matches the first prefix it starts with.
+# Public list prices (Anthropic's pricing page), by model id prefix: a model id takes the longest
+# prefix it starts with, so a dated id (claude-opus-4-1-20250805) finds its model and an id newer
+# than the table falls back to its family's current price. Checked 2026-12-01 for the models listed
+# by id; the bare family rows are a guess for models released after that, so pass your own table
+# (`UsageLimits(prices=...)`, `price_of(model, prices)`) where the cost must be exact.
 PRICES: dict[str, Price] = {
-    "claude-opus-4-0": Price(15.0, 75.0),
+    "claude-opus-4-7": Price(5.0, 25.0),
+    "claude-opus-4-6": Price(5.0, 25.0),
+    "claude-opus-4-5": Price(5.0, 25.0),
     "claude-opus-4-1": Price(15.0, 75.0),
-    "claude-opus-4-2025": Price(15.0, 75.0),  # the dated ids of Opus 4
+    "claude-opus-4-0": Price(15.0, 75.0),
+    "claude-opus-4-2025": Price(15.0, 75.0),  # the dated ids of Opus 4 (claude-opus-4-20250514)
+    "claude-3-opus": Price(15.0, 75.0),
     "claude-opus": Price(5.0, 25.0),
+    "claude-sonnet-4-6": Price(3.0, 15.0),
+    "claude-sonnet-4-5": Price(3.0, 15.0),
+    "claude-sonnet-4": Price(3.0, 15.0),
+    "claude-3-7-sonnet": Price(3.0, 15.0),
     "claude-sonnet": Price(3.0, 15.0),
+    "claude-haiku-4-5": Price(1.0, 5.0),
     "claude-3-5-haiku": Price(0.8, 4.0),
+    "claude-3-haiku": Price(0.25, 1.25),
     "claude-haiku": Price(1.0, 5.0),
 }
 
 
-def price_of(model: str, prices: dict[str, Price] | None = None) -> Price | None:
-    """The price of `model` from `prices` (default `PRICES`), by the longest matching prefix."""
+def price_of(model: str, prices: Mapping[str, Price] | None = None) -> Price | None:
+    """The price of `model`, by the longest matching prefix.
+
+    Args:
+        model: A model id, dated or not (`claude-sonnet-4-6`, `claude-opus-4-1-20250805`).
+        prices: Your own table of prefix -> `Price`, used instead of `PRICES` (merge them with
+            `{**PRICES, **mine}` to add to it).
+    """
     table = PRICES if prices is None else prices
     matches = [prefix for prefix in table if model.startswith(prefix)]
     return table[max(matches, key=len)] if matches else None
+
+
+def cost_of(
+    usage: Usage,
+    model: str,
+    *,
+    prices: Mapping[str, Price] | None = None,
+    cache_ttl: Literal["5m", "1h"] = "5m",
+    batch: bool = False,
+) -> float | None:
+    """What `usage` of `model` cost in US dollars, or None when no price is known for the model.
+
+    Args:
+        usage: The tokens to price, e.g. `result.usage`.
+        model: The model id the requests went to.
+        prices: Your own table of prefix -> `Price` instead of `PRICES`.
+        cache_ttl: The TTL the cache writes used ("5m" or "1h").
+        batch: The requests went through the Message Batches API (half price).
+    """
+    price = price_of(model, prices)
+    return None if price is None else price.cost(usage, cache_ttl=cache_ttl, batch=batch)
 
 
 @dataclass(frozen=True)
@@ -102,7 +169,7 @@ class UsageLimits:
     output_tokens: int | None = None
     total_tokens: int | None = None
     cost_usd: float | None = None
-    prices: dict[str, Price] | None = None
+    prices: Mapping[str, Price] | None = None
 
     def check(self, used: Usage, *, next_prompt_tokens: int, model: str) -> str | None:
         """Why the next request must not be sent, or None."""

@@ -7,18 +7,18 @@ charged the difference. The batch discount applies to every token, cached or not
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..usage import Price, Usage, price_of
 
 __all__ = ["BATCH_DISCOUNT", "Spend", "batch_cost"]
 
-BATCH_DISCOUNT = 0.5
-_ONE_HOUR_EXTRA = 2.0 - 1.25  # a 1-hour cache write costs 2x input, `Price.cost` charges 1.25x
+BATCH_DISCOUNT = 0.5  # `Price.batch`'s default: what the API charges; a `Price` of your own may differ
 
 
 def batch_cost(
-    usage: Usage, model: str, *, cache_write_1h: int = 0, prices: dict[str, Price] | None = None, batch: bool = True
+    usage: Usage, model: str, *, cache_write_1h: int = 0, prices: Mapping[str, Price] | None = None, batch: bool = True
 ) -> float | None:
     """The cost in US dollars of `usage` on `model`, or None when no price is known.
 
@@ -32,8 +32,9 @@ def batch_cost(
     price = price_of(model, prices)
     if price is None:
         return None
-    full = price.cost(usage) + _ONE_HOUR_EXTRA * cache_write_1h * price.input / 1_000_000
-    return full * (BATCH_DISCOUNT if batch else 1.0)
+    one_hour_extra = price.cache_write_1h - price.cache_write_5m  # the price's own multipliers
+    full = price.cost(usage) + one_hour_extra * cache_write_1h * price.input / 1_000_000
+    return full * (price.batch if batch else 1.0)
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class Spend:
     """
 
     model: str
-    prices: dict[str, Price] | None = None
+    prices: Mapping[str, Price] | None = None
     max_cost: float | None = None
 
     def cost(self, usage: Usage, cache_write_1h: int = 0) -> float:

@@ -59,7 +59,7 @@ async def run_batch(
     max_resubmits: int = 3,
     usage_limits: UsageLimits | None = None,
     max_cost: float | None = None,
-    prices: dict[str, Price] | None = None,
+    prices: Mapping[str, Price] | None = None,
     cache_ttl: Literal["5m", "1h"] | None = "1h",
     warm_cache: bool = True,
     cache_history: bool = False,
@@ -160,7 +160,7 @@ def stream_batch(
     max_resubmits: int = 3,
     usage_limits: UsageLimits | None = None,
     max_cost: float | None = None,
-    prices: dict[str, Price] | None = None,
+    prices: Mapping[str, Price] | None = None,
     cache_ttl: Literal["5m", "1h"] | None = "1h",
     warm_cache: bool = True,
     cache_history: bool = False,
@@ -208,7 +208,7 @@ def stream_batch(
     return _streaming(job)
 
 
-def _spend(model: str, prices: dict[str, Price] | None, max_cost: float | None, limits: UsageLimits | None) -> Spend:
+def _spend(model: str, prices: Mapping[str, Price] | None, max_cost: float | None, limits: UsageLimits | None) -> Spend:
     """The job's pricing; `UsageLimits.cost_usd` caps the job like `max_cost` (at batch prices)."""
     if limits is not None:
         max_cost = max_cost if max_cost is not None else limits.cost_usd

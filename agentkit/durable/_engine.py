@@ -227,7 +227,7 @@ def _version() -> str:
     """A hash of the durable agents' definitions: a run replays only on the code that started it."""
     from importlib.metadata import version
 
-    digest = hashlib.sha256(f"agentkit {version('agentkit')}".encode())
+    digest = hashlib.sha256(f"agentkit {version('agentkit-claude')}".encode())  # the distribution's name
     for name in sorted(_agents):
         digest.update(_agents[name].fingerprint.encode())
     return "agentkit-" + digest.hexdigest()[:16]

@@ -156,6 +156,7 @@ class Fault:
     retry_after: float = 0.0
     after_events: int = 0
     seconds: float = 0.0
+    detail: str = ""  # the error's message, instead of the type's usual one (e.g. "model: claude-x")
 
     @property
     def status(self) -> int:
@@ -164,8 +165,8 @@ class Fault:
 
     @property
     def message(self) -> str:
-        """The API's message for `error_type`."""
-        return _ERRORS.get(self.error_type, (500, self.error_type))[1]
+        """The API's message for `error_type`, or `detail` when given."""
+        return self.detail or _ERRORS.get(self.error_type, (500, self.error_type))[1]
 
     @classmethod
     def error(cls, error_type: str, retry_after: float = 0) -> Fault:

@@ -112,8 +112,8 @@ class MessagesServer:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> MessagesServer:
-        """Bind an ephemeral port on 127.0.0.1 and serve from a background thread."""
+    def start(self, *, port: int = 0) -> MessagesServer:
+        """Bind `port` on 127.0.0.1 (0: an ephemeral one) and serve from a background thread."""
         if self._thread is not None:
             return self
         loop = asyncio.new_event_loop()
@@ -122,9 +122,15 @@ class MessagesServer:
         self._loop, self._thread = loop, thread
 
         async def listen() -> asyncio.Server:
-            return await asyncio.start_server(self._serve_connection, "127.0.0.1", 0, limit=1 << 20)
+            return await asyncio.start_server(self._serve_connection, "127.0.0.1", port, limit=1 << 20)
 
-        self._server = asyncio.run_coroutine_threadsafe(listen(), loop).result()
+        try:
+            self._server = asyncio.run_coroutine_threadsafe(listen(), loop).result()
+        except OSError:  # the port is taken: leave no loop thread behind
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=10)
+            self._loop = self._thread = None
+            raise
         port = self._server.sockets[0].getsockname()[1]
         self.url = f"http://127.0.0.1:{port}"
         return self

@@ -78,7 +78,7 @@ def test_chat_goes_on_after_a_failed_turn_and_ends_at_eof(
     result = agentkit("chat", "good.yaml", "--var", "shop=Kettles", input="first\nsecond")
 
     assert (result.exit_code, result.stdout) == (0, "Back.\n")
-    assert result.stderr.startswith("Error: APIError: Messages API call failed (status 400")
+    assert result.stderr.startswith("Error: APIError 400 invalid_request_error: Invalid request (request_id req_")
     # the history a RunError carries is valid to send: the unanswered prompt stays in the conversation
     assert messages_server.requests[1].messages == [
         {"role": "user", "content": "first"},

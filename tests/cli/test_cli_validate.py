@@ -145,7 +145,7 @@ def test_a_busy_session_exits_1_with_one_line(agentkit: Cli, files: Files, tmp_p
 
 def test_ctrl_c_at_the_chat_prompt_leaves_with_130(files: Files, messages_server: MessagesServer) -> None:
     from agentkit import load_agent
-    from agentkit._cli_runs import chat_loop
+    from agentkit._cli_chat import chat_loop
     from agentkit.testing import Reply
 
     class CtrlCAfterOneLine(io.StringIO):
