@@ -67,15 +67,7 @@ def test_code_blocks_fit_in_88_columns(page: Path) -> None:
 
 
 def test_no_guide_imports_a_private_module() -> None:
-    """Guides use the public API. The names below still live in private modules only: the core's
-    rewrite (issue 12) exports them; drop each from this list as it does."""
-    waiting = {
-        "from agentkit._loop.cache import place_breakpoints",
-        "from agentkit._loop.cache import count_breakpoints",
-        "from agentkit._loop.trim import trim",
-        "from agentkit._loop.tokens import TokenCounter",
-        "from agentkit._telemetry._content import fit",
-    }
+    """Guides use the public API only: what they need is exported (`agentkit.memory`, `agentkit.telemetry`)."""
     private = re.compile(r"^\s*(?:from|import) agentkit(?:\.\w+)*\._\w+.*$", re.M)
     found = {m.group(0).strip() for page in PAGES for code in snippets(page) for m in private.finditer(code)}
-    assert found <= waiting, sorted(found - waiting)
+    assert found == set(), sorted(found)
