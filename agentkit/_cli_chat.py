@@ -13,6 +13,8 @@ with exit code 130.
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -26,6 +28,8 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 from ._cli_runs import Printer, Spinner, describe_error, format_output, print_failure, print_usage, run_printed
 from .agent import Agent
 from .errors import InputError, RunError
+from .hooks import Approval, RunHooks
+from .result import ToolCallReady
 from .usage import Usage
 
 __all__ = ["COMMANDS", "chat_loop"]
@@ -136,6 +140,16 @@ class Chat:
 
     # -- a turn --------------------------------------------------------------------------------
 
+    async def approve(self, calls: Sequence[ToolCallReady]) -> dict[str, Approval]:
+        """Ask at the terminal, y/n, for each tool call that needs approval (`requires_approval`)."""
+        decisions: dict[str, Approval] = {}
+        for call in calls:
+            arguments = json.dumps(call.input, ensure_ascii=False)
+            question = f"Run {call.name}({arguments})?"
+            yes = await anyio.to_thread.run_sync(functools.partial(click.confirm, question, default=False, err=True))
+            decisions[call.id] = True if yes else "the user declined this call at the prompt"
+        return decisions
+
     async def turn(self, prompt: str) -> None:
         """One exchange; a failed run is reported and the conversation goes on from its valid history.
 
@@ -145,9 +159,16 @@ class Chat:
             text=self.stream, progress=self.progress, spinner=Spinner(enabled=None), model=self.agent.model
         )
         history = None if self.session else self.history
+        hooks = RunHooks(approve=self.approve) if self.interactive else None
         try:
             result = await run_printed(
-                self.agent, prompt, printer, variables=self.variables, history=history, session=self.session
+                self.agent,
+                prompt,
+                printer,
+                variables=self.variables,
+                history=history,
+                session=self.session,
+                hooks=hooks,
             )
         except RunError as exc:
             print_failure(exc, printed_partial=self.stream)

@@ -210,11 +210,18 @@ def error_json(exc: AgentkitError) -> str:
 
 
 async def run_printed(
-    agent: Agent, prompt: str, printer: Printer, *, variables: dict[str, Any], history: Any = None, session: Any = None
+    agent: Agent,
+    prompt: str,
+    printer: Printer,
+    *,
+    variables: dict[str, Any],
+    history: Any = None,
+    session: Any = None,
+    hooks: Any = None,
 ) -> RunResult[Any]:
     """One run of `agent`, printed by `printer`; an `APIError` 404 gets a "did you mean" note."""
     try:
-        async with agent.stream(prompt, vars=variables, history=history, session=session) as run:
+        async with agent.stream(prompt, vars=variables, history=history, session=session, hooks=hooks) as run:
             return await printer.print_run(run)
     except APIError as exc:
         if exc.status_code == 404 and exc.error_type == "not_found_error":

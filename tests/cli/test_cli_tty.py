@@ -237,3 +237,42 @@ def test_ctrl_c_at_a_terminal_cancels_the_turn_then_ctrl_c_at_the_prompt_leaves_
     assert child.exitstatus == 130
     assert "Traceback" not in (child.before or "")
     assert messages_server.requests[-1].messages == [{"role": "user", "content": "echoed again"}]
+
+
+APPROVAL_TOOLS = '''
+from agentkit import tool
+
+
+@tool(requires_approval=True)
+def send_email(to: str) -> str:
+    """Send an email."""
+    return f"sent to {to}"
+'''
+
+
+def test_chat_asks_y_or_n_before_a_tool_that_needs_approval(
+    tty_env: dict[str, str], messages_server: MessagesServer, tmp_path: Path
+) -> None:
+    def model(request: Request) -> Reply:
+        if request.tool_results:
+            return Reply.text(f"result: {request.tool_results[-1]['content']}")
+        return Reply(content=[tool_use("send_email", {"to": request.last_user_text.split()[-1]})])
+
+    messages_server.respond_with(model)
+    (tmp_path / "approval_tools.py").write_text(APPROVAL_TOOLS, encoding="utf-8")
+    env = {**tty_env, "PYTHONPATH": str(tmp_path)}
+    child = spawn(env, "chat", "-m", "claude-haiku-4-5", "--tool", "approval_tools:send_email")
+    child.expect("> ")
+
+    child.sendline("email ann")
+    child.expect('Run send_email\\(\\{"to": "ann"\\}\\)\\? \\[y/N\\]')
+    child.sendline("y")
+    child.expect("result: sent to ann")
+    child.expect("> ")
+    child.sendline("email bob")
+    child.expect("Run send_email")
+    child.sendline("n")
+    child.expect("result: Denied: the user declined this call")
+    child.expect("> ")
+    child.sendline("/exit")
+    child.expect(pexpect.EOF)
