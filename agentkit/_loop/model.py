@@ -10,6 +10,7 @@ retried like a cut connection and never taken for an answer (no tool runs on hal
 from __future__ import annotations
 
 import inspect
+import json
 import random
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
@@ -142,7 +143,7 @@ async def _request(
                     if not streamed:
                         with call.activated():
                             raw = await api.with_raw_response.create(**kwargs, extra_headers=headers)
-                        message = _whole(await raw.parse())
+                        message = _whole(await _parsed(raw))
                         slot.record(raw.headers, message.usage)  # pacing (issue 20)
                         call.response(message, retries=raw.retries_taken + paced.retries)
                     else:
@@ -248,6 +249,18 @@ def _whole(message: Any) -> Message:
     if not isinstance(message, Message) or message.stop_reason is None:
         raise _BrokenResponse("the response body was incomplete")
     return message
+
+
+async def _parsed(raw: Any) -> Any:
+    """The parsed body of a non-streaming response; JSON cut short is a broken response.
+
+    A body HTTP calls whole (its `content-length` matched, or a FIN ended a close-delimited body)
+    may still stop half-way through its JSON; the SDK then raises a raw `json.JSONDecodeError`.
+    """
+    try:
+        return await raw.parse()
+    except json.JSONDecodeError as exc:
+        raise _BrokenResponse(f"the response body was incomplete JSON ({exc})") from exc
 
 
 def _broken_stream(exc: Exception) -> bool:

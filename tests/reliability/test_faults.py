@@ -101,3 +101,28 @@ async def test_a_read_timeout_is_retried_by_the_sdk_then_surfaces_typed(messages
     with pytest.raises(APIError, match="APITimeoutError") as caught:
         await agent.run("hi")
     assert caught.value.messages == [{"role": "user", "content": "hi"}]
+
+
+@pytest.mark.parametrize("fault", [Fault.end_stream(), Fault.close_stream()], ids=["with a length", "FIN"])
+async def test_a_json_body_cut_short_but_ended_cleanly_is_retried_then_fails_typed(
+    messages_server: MessagesServer, fault: Fault
+) -> None:
+    # HTTP calls the body whole (its content-length matched, or a FIN ended a close-delimited body),
+    # but its JSON stops half-way: the SDK raises a raw json.JSONDecodeError for it.
+    calls: list[str] = []
+    messages_server.script(fault, tool_turn(), Reply.text("Done."))
+    agent = tool_agent(messages_server, calls, max_retries=1)
+
+    result = await agent.run("note n1")
+
+    assert result.output == "Done."
+    assert calls == ["n1"]
+    assert len(messages_server.requests) == 3  # the cut body, then its reply whole, then the answer
+
+    messages_server.script(tool_turn(), fault, fault)
+    with pytest.raises(APIError) as caught:
+        await agent.run("note n1")
+    assert caught.value.error_type == "APIConnectionError"
+    assert calls == ["n1", "n1"]  # once per run
+    body = {"model": "claude-sonnet-4-6", "max_tokens": 10, "messages": caught.value.messages}
+    assert validate(with_tools(body)) is None
