@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
@@ -25,6 +27,7 @@ def run_example(name: str) -> str:
 
 
 def test_the_demo_shows_the_whole_loop_offline() -> None:
+    pytest.importorskip("mcp", reason="the demo's MCP example needs agentkit[mcp]")
     out = run_example("demo.py")
     assert "offline, scripted model" in out
     assert '-> get_weather({"city": "Paris"})' in out
