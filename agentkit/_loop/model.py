@@ -142,7 +142,7 @@ async def _request(
                     if not streamed:
                         with call.activated():
                             raw = await api.with_raw_response.create(**kwargs, extra_headers=headers)
-                        message = _whole(await raw.parse())
+                        message = _whole(await _parsed(raw))
                         slot.record(raw.headers, message.usage)  # pacing (issue 20)
                         call.response(message, retries=raw.retries_taken + paced.retries)
                     else:
@@ -239,6 +239,18 @@ def _split_params(params: dict[str, Any], *, beta: bool) -> tuple[dict[str, Any]
 def _create_keywords(beta: bool) -> frozenset[str]:
     resource = anthropic.resources.beta.messages.AsyncMessages if beta else anthropic.resources.messages.AsyncMessages
     return frozenset(inspect.signature(resource.create).parameters) - {"self", "stream"}
+
+
+async def _parsed(raw: Any) -> Any:
+    """The parsed body of a non-streaming response; a JSON body cut short is a broken response.
+
+    A body ended early but complete by its `content-length` reaches the SDK whole, which then
+    fails to decode it (`json.JSONDecodeError`, a `ValueError`) rather than raising an API error.
+    """
+    try:
+        return await raw.parse()
+    except ValueError as exc:
+        raise _BrokenResponse("the response body was not whole JSON") from exc
 
 
 def _whole(message: Any) -> Message:
