@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from agentkit import Agent, tool
-from agentkit.testing import Fault, MessagesServer, Reply, tool_use
+from agentkit.testing import Fault, MessagesServer, Reply, estimate_tokens, tool_use
 
 pytestmark = pytest.mark.anyio
 
@@ -27,3 +29,27 @@ async def test_a_non_streaming_json_body_cut_short_is_retried(messages_server: M
 
     assert result.output == "Done."
     assert len(messages_server.requests) == 3
+
+
+PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 24).decode()
+IMAGE = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}}
+
+
+@tool
+def fetch(n: int) -> str:
+    """Fetch a page of text."""
+    return "w" * 400
+
+
+async def test_a_prompt_with_images_that_fits_the_budget_is_not_refused(messages_server: MessagesServer) -> None:
+    # A text run calibrates the estimate; the images of the next prompt were then sized at the text's
+    # rate (about 3,650 for what the server counts 3,008) and MemoryBudgetExceeded raised on the estimate,
+    # since its 10% margin did not reach the budget: count_tokens was never asked.
+    messages_server.script(Reply([tool_use("fetch", {"n": 1})]), Reply.text("Read."), Reply.text("Seen."))
+    earlier = await Agent(model="claude-sonnet-4-6", tools=[fetch], client=messages_server.client()).run("Read it.")
+    tight = Agent(model="claude-sonnet-4-6", memory_budget=3200, client=messages_server.client())
+
+    result = await tight.run([{"type": "text", "text": "Look."}, IMAGE, IMAGE], history=earlier.messages)
+
+    assert result.output == "Seen."
+    assert estimate_tokens(messages_server.requests[-1].body) <= 3200
