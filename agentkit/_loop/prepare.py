@@ -8,7 +8,6 @@ breakpoints. Continuation requests pass the same budget and limit checks (`guard
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -242,9 +241,11 @@ async def _fit(
         fit = Fit(budget, counter.overhead(base), counter, settings.keep_first, settings.pinned, state.turn_start)
         try:
             plan = strategy.plan(messages, fit)
-        except MemoryBudgetExceeded as exc:
-            # An estimate is not a count: before giving up, count exactly when the estimate could be wrong.
-            if counted or not counter.needs_exact(_estimate(counter, exc.required), budget):
+        except MemoryBudgetExceeded:
+            # An estimate is not a count: before giving up, count exactly. The estimate's error says
+            # nothing about images and documents, whose tokens no text calibration predicts (a flat
+            # guess per block, scaled like text), so a margin check alone raised on prompts that fit.
+            if counted:
                 raise
             await counter.exact(client, params)
             counted = True
@@ -260,11 +261,3 @@ async def _fit(
         await counter.exact(client, fitted)
         counted = True
     return fitted, dropped
-
-
-def _estimate(counter: Any, tokens: int) -> int:
-    """`tokens` as an estimate with the counter's current error rate."""
-    from .tokens import UNCALIBRATED_ERROR, Estimate
-
-    rate = counter.margin if counter.calibrated else UNCALIBRATED_ERROR
-    return Estimate(tokens, math.ceil(rate * tokens))

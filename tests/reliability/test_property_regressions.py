@@ -1,0 +1,102 @@
+"""Defects the random mixes of `test_property_mixes.py` found, each shrunk to a few lines of public API."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+
+from agentkit import Agent, tool
+from agentkit.testing import Fault, MessagesServer, Reply, Request, estimate_tokens, tool_use
+
+pytestmark = pytest.mark.anyio
+
+
+@tool
+def work(n: int) -> str:
+    """Do some work."""
+    return f"work {n} done"
+
+
+@pytest.mark.parametrize("fault", [Fault.end_stream(), Fault.close_stream()], ids=str)
+async def test_a_non_streaming_json_body_cut_short_is_retried(messages_server: MessagesServer, fault: Fault) -> None:
+    # The body is whole by HTTP's framing but its JSON is cut: the SDK's decoder raised
+    # json.JSONDecodeError straight out of `agent.run`, not even an APIError.
+    messages_server.script(Reply([tool_use("work", {"n": 1})]), fault, Reply.text("Done."))
+    agent = Agent(model="claude-haiku-4-5", tools=[work], client=messages_server.client())
+
+    result = await agent.run("Work.")
+
+    assert result.output == "Done."
+    assert len(messages_server.requests) == 3
+
+
+PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 24).decode()
+IMAGE = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}}
+
+
+@tool
+def fetch(n: int) -> str:
+    """Fetch a page of text."""
+    return "w" * 400
+
+
+async def test_a_prompt_with_images_that_fits_the_budget_is_not_refused(messages_server: MessagesServer) -> None:
+    # A text run calibrates the estimate; the images of the next prompt were then sized at the text's
+    # rate (about 3,650 for what the server counts 3,008) and MemoryBudgetExceeded raised on the estimate,
+    # since its 10% margin did not reach the budget: count_tokens was never asked.
+    messages_server.script(Reply([tool_use("fetch", {"n": 1})]), Reply.text("Read."), Reply.text("Seen."))
+    earlier = await Agent(model="claude-sonnet-4-6", tools=[fetch], client=messages_server.client()).run("Read it.")
+    tight = Agent(model="claude-sonnet-4-6", memory_budget=3200, client=messages_server.client())
+
+    result = await tight.run([{"type": "text", "text": "Look."}, IMAGE, IMAGE], history=earlier.messages)
+
+    assert result.output == "Seen."
+    assert estimate_tokens(messages_server.requests[-1].body) <= 3200
+
+
+def fetch_three_pages(request: Request) -> Reply:
+    """Fetches pages 0, 1 and 2 (one call a turn), then answers."""
+    last = request.messages[-1]
+    if isinstance(last["content"], str) or not any(b.get("type") == "tool_result" for b in last["content"]):
+        return Reply([tool_use("fetch", {"n": 0})])
+    n = request.messages[-2]["content"][-1]["input"]["n"] + 1
+    return Reply.text("done") if n == 3 else Reply([tool_use("fetch", {"n": n})])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open: one calibration scale serves text and images alike (agentkit/_loop/tokens.py), so a prompt "
+    "with images after a text history is estimated low and sent over memory_budget; not fixed here",
+)
+async def test_a_prompt_with_images_after_a_text_history_stays_within_the_budget(
+    messages_server: MessagesServer,
+) -> None:
+    messages_server.respond_with(fetch_three_pages)
+    agent = Agent(model="claude-sonnet-4-6", tools=[fetch], client=messages_server.client())
+    history: list[Any] = []
+    for page in range(3):
+        history = (await agent.run(f"Read {page}.", history=history)).messages
+    tight = Agent(model="claude-sonnet-4-6", tools=[fetch], memory_budget=4200, client=messages_server.client())
+    first = len(messages_server.requests)
+
+    result = await tight.run([{"type": "text", "text": "Look."}, IMAGE, IMAGE], history=history)
+
+    assert result.output == "done"
+    sizes = [estimate_tokens(request.body) for request in messages_server.requests[first:]]
+    assert max(sizes) <= 4200, sizes  # the first request carried 4,386
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open: a continuation that starts with the prefill's text is taken for a server echoing the prefill "
+    "(llama-server compatibility, agentkit/_loop/continuation.py's _Echo) and that text is dropped",
+)
+async def test_a_continuation_that_starts_like_the_prefill_is_kept(messages_server: MessagesServer) -> None:
+    messages_server.script(Reply([{"type": "text", "text": "c"}], stop_reason="max_tokens"), Reply.text("cf"))
+    agent = Agent(model="claude-haiku-4-5", client=messages_server.client())
+
+    result = await agent.run("Spell it.")
+
+    assert result.output == "ccf"  # came out "cf"
