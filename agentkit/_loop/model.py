@@ -242,18 +242,6 @@ def _create_keywords(beta: bool) -> frozenset[str]:
     return frozenset(inspect.signature(resource.create).parameters) - {"self", "stream"}
 
 
-async def _parsed(raw: Any) -> Any:
-    """The parsed body of a non-streaming response; a JSON body cut short is a broken response.
-
-    A body ended early but complete by its `content-length` reaches the SDK whole, which then
-    fails to decode it (`json.JSONDecodeError`, a `ValueError`) rather than raising an API error.
-    """
-    try:
-        return await raw.parse()
-    except ValueError as exc:
-        raise _BrokenResponse("the response body was not whole JSON") from exc
-
-
 def _whole(message: Any) -> Message:
     """The message, if it is a whole one (a body cut short parses to something else, or lacks a stop)."""
     from anthropic.types import Message
