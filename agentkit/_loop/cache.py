@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from .._caching import MAX_BREAKPOINTS, min_cacheable_tokens
 from ..settings import CacheMode, CacheTTL
-from .tokens import ASSISTANT, LOCAL, MARKED, Measure, local_size
+from .tokens import ASSISTANT, LOCAL, Measure, local_size
 
 __all__ = ["CacheMode", "CacheTTL", "count_breakpoints", "place_breakpoints"]
 
@@ -61,7 +61,7 @@ def place_breakpoints(
     if not messages:
         return out
     found = measure.facts(messages)
-    marks = _user_marks(params, [i for i, f in enumerate(found.flags) if f & MARKED])
+    marks = _user_marks(params, found.marked)
     free = MAX_BREAKPOINTS - len(marks)
     if free <= 0:
         return out
