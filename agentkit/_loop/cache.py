@@ -61,16 +61,18 @@ def place_breakpoints(
     if not messages:
         return out
     found = measure.facts(messages)
-    marks = _user_marks(params, found.marked)
-    free = MAX_BREAKPOINTS - len(marks)
-    if free <= 0:
-        return out
     minimum = min_tokens if min_tokens is not None else min_cacheable_tokens(str(params.get("model", "")))
     scale = measure.scale
     tools: Sequence[Mapping[str, Any]] = params.get("tools") or ()
     system = params.get("system")
     stable = measure.local_overhead({"tools": tools}) * scale
     head = stable + (local_size(system) * scale if system else 0.0)
+    if head + found.cum[-1] * scale < minimum:
+        return out  # even the whole prompt is below the minimum: no prefix of it can be written
+    marks = _user_marks(params, found.marked)
+    free = MAX_BREAKPOINTS - len(marks)
+    if free <= 0:
+        return out
     marked = {position for position, _ in marks}
     previous = _previous(found.flags)
 
