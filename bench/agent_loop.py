@@ -314,7 +314,8 @@ def main(argv: list[str] | None = None) -> str:
         asyncio.run(sequential(server, chosen, args.runs, figures))
     progress(f"{args.runs} rounds of sequential runs", started)
     table = report(chosen, figures)
-    names, _ = available(args.contenders.split(",") if args.contenders else None)
+    asked = [c.strip() for c in args.contenders.split(",") if c.strip() in CONTENDERS] if args.contenders else None
+    names, _ = available(asked)  # N runs at once: the async task's contenders (bench/task.py)
     together = {name: Figures() for name in names}
     if args.sizes:
         with server_process(args.latency) as server:

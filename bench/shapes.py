@@ -321,7 +321,7 @@ def shapes() -> list[Shape]:
             {
                 FLOOR: raw_loop(SYNC),
                 "agentkit": agentkit_agent(SYNC),
-                "agentkit, blocking=False": agentkit_agent(SYNC, blocking=False),
+                "agentkit (blocking=False)": agentkit_agent(SYNC, blocking=False),
                 "SDK tool runner": tool_runner(SYNC),
                 "pydantic-ai": pydantic_ai(SYNC),
             },
@@ -331,7 +331,7 @@ def shapes() -> list[Shape]:
             {
                 FLOOR: raw_loop(MIXED),
                 "agentkit": agentkit_agent(MIXED),
-                "agentkit, blocking=False": agentkit_agent(MIXED, blocking=False),
+                "agentkit (blocking=False)": agentkit_agent(MIXED, blocking=False),
                 "SDK tool runner": tool_runner(MIXED),
                 "pydantic-ai": pydantic_ai(MIXED),
             },

@@ -41,7 +41,7 @@ def test_agent_loop_runs_every_contender_and_reports_them() -> None:
     for shape in ["async tools", "sync tools", "mixed tools", "streamed"]:
         for name in peers:
             assert any(row.startswith(f"| {shape} | {name} |") for row in rows), done.stdout
-    assert any(row.startswith("| sync tools | agentkit, blocking=False |") for row in rows), done.stdout
+    assert any(row.startswith("| sync tools | agentkit (blocking=False) |") for row in rows), done.stdout
     for name in ["raw SDK loop", "agentkit", *peers]:  # N runs at once
         assert any(row.startswith(f"| {name} |") for row in rows), done.stdout
     if not HAVE_PYDANTIC_AI:
