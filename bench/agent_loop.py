@@ -117,6 +117,8 @@ class Figures:
     peak: list[int] = field(default_factory=list)  # bytes, tracemalloc peak per run
     concurrent: dict[int, list[tuple[float, float, float]]] = field(default_factory=dict)
     """N -> (wall, client CPU, server CPU) seconds of N runs at once, per round."""
+    lost: dict[int, list[int]] = field(default_factory=dict)
+    """N -> runs that failed (a connect timeout under load, say), per round."""
 
 
 def rotations(names: list[str], rounds: int) -> Iterator[list[str]]:
@@ -169,11 +171,17 @@ async def concurrent(server: Server, names: list[str], n: int, rounds: int, figu
                 task = CONTENDERS[name](client)
                 freeze()
                 served, wall, cpu = server.cpu(), time.perf_counter(), time.process_time()
-                outputs = await asyncio.gather(*(task() for _ in range(n)))
+                outputs = await asyncio.gather(*(task() for _ in range(n)), return_exceptions=True)
                 wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
                 figures[name].concurrent.setdefault(n, []).append((wall, cpu, server.cpu() - served))
+            lost = [output for output in outputs if isinstance(output, BaseException)]
+            figures[name].lost.setdefault(n, []).append(len(lost))
             for output in outputs:
-                check(name, output)
+                if not isinstance(output, BaseException):
+                    check(name, output)
+            if lost:
+                note = f"[{name}: {len(lost)} of {n:,} runs failed; the first: {lost[0]!r}]"
+                print(note, file=sys.stderr, flush=True)
 
 
 def freeze() -> None:
@@ -242,8 +250,10 @@ def report_concurrent(names: list[str], figures: dict[str, Figures], latency: fl
             wall = statistics.median(w for w, _, _ in figures[name].concurrent[n])
             base = statistics.median(w for w, _, _ in floor.concurrent[n])
             cpu = statistics.median(c for _, c, _ in figures[name].concurrent[n]) / (n * CALLS_PER_RUN)
+            lost = sum(figures[name].lost.get(n, ()))
             cells.append(
-                f"{wall * 1e3:,.0f} ms ({wall / ideal:.2f}x ideal, {wall / base:.2f}x floor; {cpu * 1e3:.1f} ms)"
+                f"{wall * 1e3:,.0f} ms ({wall / ideal:.2f}x ideal, {wall / base:.2f}x floor; {cpu * 1e3:.1f} ms"
+                + (f"; {lost:,} runs failed)" if lost else ")")
             )
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     served = [s / (n * CALLS_PER_RUN) for f in figures.values() for n in sizes for _, _, s in f.concurrent[n]]
@@ -314,6 +324,7 @@ def main(argv: list[str] | None = None) -> str:
         asyncio.run(sequential(server, chosen, args.runs, figures))
     progress(f"{args.runs} rounds of sequential runs", started)
     table = report(chosen, figures)
+    print(f"## The agent loop: {args.runs} interleaved rounds of every shape\n\n{table}", flush=True)
     asked = [c.strip() for c in args.contenders.split(",") if c.strip() in CONTENDERS] if args.contenders else None
     names, _ = available(asked)  # N runs at once: the async task's contenders (bench/task.py)
     together = {name: Figures() for name in names}
@@ -323,8 +334,9 @@ def main(argv: list[str] | None = None) -> str:
                 started = time.perf_counter()
                 asyncio.run(concurrent(server, names, n, args.concurrency_rounds, together))
                 progress(f"{args.concurrency_rounds} rounds of {n:,} runs at once", started)
-        table += "\n\n" + report_concurrent(names, together, args.latency)
-    print(f"## The agent loop: {args.runs} interleaved rounds of every shape\n\n{table}", flush=True)
+        concurrent_table = report_concurrent(names, together, args.latency)
+        print(f"\n{concurrent_table}", flush=True)
+        table += "\n\n" + concurrent_table
     return table
 
 
