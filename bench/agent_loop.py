@@ -36,8 +36,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
+from bench.shapes import Shape, shapes
+from bench.shapes import chosen as chosen_shapes
 from bench.task import CALLS_PER_RUN, CONTENDERS, FINAL, FLOOR, available, scripted_model
 
 if TYPE_CHECKING:
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent.parent
 API_KEY = "sk-ant-bench-not-a-real-key"
+T = TypeVar("T")
 
 
 # -- the server, in a subprocess ---------------------------------------------------------------------
@@ -114,6 +117,8 @@ class Figures:
     peak: list[int] = field(default_factory=list)  # bytes, tracemalloc peak per run
     concurrent: dict[int, list[tuple[float, float, float]]] = field(default_factory=dict)
     """N -> (wall, client CPU, server CPU) seconds of N runs at once, per round."""
+    lost: dict[int, list[int]] = field(default_factory=dict)
+    """N -> runs that failed (a connect timeout under load, say), per round."""
 
 
 def rotations(names: list[str], rounds: int) -> Iterator[list[str]]:
@@ -122,31 +127,40 @@ def rotations(names: list[str], rounds: int) -> Iterator[list[str]]:
         yield names[k:] + names[:k]
 
 
-async def sequential(server: Server, names: list[str], runs: int, figures: dict[str, Figures]) -> None:
-    """`runs` rounds, each running every contender once, after a warm-up; then 5 rounds under tracemalloc."""
+async def sequential(server: Server, chosen: list[Shape], runs: int, figures: dict[tuple[str, str], Figures]) -> None:
+    """`runs` rounds, each running every shape's contenders once (shapes and contenders in rotated order),
+    after a warm-up; then 5 rounds under tracemalloc."""
     async with make_client(server.url) as client:
-        tasks = {name: CONTENDERS[name](client) for name in names}
-        for name in names:
+        tasks = {(s.name, n): (s, factory(client)) for s in chosen for n, factory in s.contenders.items()}
+        for (_, name), (shape, run) in tasks.items():
             for _ in range(5):
-                check(name, await tasks[name]())
+                check(name, await run(), shape.answer)
         freeze()
-        for order in rotations(names, runs):
-            for name in order:
-                wall, cpu = time.perf_counter(), time.process_time()
-                output = await tasks[name]()
-                figures[name].wall.append(time.perf_counter() - wall)
-                figures[name].cpu.append(time.process_time() - cpu)
-                check(name, output)
+        for r in range(runs):
+            for shape in rotated(chosen, r):
+                for name in rotated(list(shape.contenders), r):
+                    run = tasks[shape.name, name][1]
+                    wall, cpu = time.perf_counter(), time.process_time()
+                    output = await run()
+                    figures[shape.name, name].wall.append(time.perf_counter() - wall)
+                    figures[shape.name, name].cpu.append(time.process_time() - cpu)
+                    check(name, output, shape.answer)
         tracemalloc.start()
         try:
-            for order in rotations(names, 5):
-                for name in order:
-                    tracemalloc.reset_peak()
-                    base = tracemalloc.get_traced_memory()[0]
-                    check(name, await tasks[name]())
-                    figures[name].peak.append(tracemalloc.get_traced_memory()[1] - base)
+            for r in range(5):
+                for shape in chosen:
+                    for name in rotated(list(shape.contenders), r):
+                        tracemalloc.reset_peak()
+                        base = tracemalloc.get_traced_memory()[0]
+                        check(name, await tasks[shape.name, name][1](), shape.answer)
+                        figures[shape.name, name].peak.append(tracemalloc.get_traced_memory()[1] - base)
         finally:
             tracemalloc.stop()
+
+
+def rotated(items: list[T], r: int) -> list[T]:
+    k = r % len(items)
+    return items[k:] + items[:k]
 
 
 async def concurrent(server: Server, names: list[str], n: int, rounds: int, figures: dict[str, Figures]) -> None:
@@ -157,11 +171,17 @@ async def concurrent(server: Server, names: list[str], n: int, rounds: int, figu
                 task = CONTENDERS[name](client)
                 freeze()
                 served, wall, cpu = server.cpu(), time.perf_counter(), time.process_time()
-                outputs = await asyncio.gather(*(task() for _ in range(n)))
+                outputs = await asyncio.gather(*(task() for _ in range(n)), return_exceptions=True)
                 wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
                 figures[name].concurrent.setdefault(n, []).append((wall, cpu, server.cpu() - served))
+            lost = [output for output in outputs if isinstance(output, BaseException)]
+            figures[name].lost.setdefault(n, []).append(len(lost))
             for output in outputs:
-                check(name, output)
+                if not isinstance(output, BaseException):
+                    check(name, output)
+            if lost:
+                note = f"[{name}: {len(lost)} of {n:,} runs failed; the first: {lost[0]!r}]"
+                print(note, file=sys.stderr, flush=True)
 
 
 def freeze() -> None:
@@ -175,8 +195,8 @@ def freeze() -> None:
     gc.freeze()
 
 
-def check(name: str, output: str) -> None:
-    if output != FINAL:
+def check(name: str, output: str, answer: str = FINAL) -> None:
+    if output != answer:
         raise AssertionError(f"{name} answered {output[:200]!r}, not the scripted final answer")
 
 
@@ -190,27 +210,34 @@ def quartiles(values: list[float]) -> tuple[float, float, float]:
     return q1, q2, q3
 
 
-def report(names: list[str], figures: dict[str, Figures], latency: float) -> str:
-    floor = figures[FLOOR]
+def report(chosen: list[Shape], figures: dict[tuple[str, str], Figures]) -> str:
     lines = [
-        "| contender | time per run, median (p25-p75) | x floor | CPU per model call | peak memory per run |",
-        "|---|---|---|---|---|",
+        "| shape | contender | time per run, median | x floor, median of per-round ratios (p25-p75) "
+        "| CPU per model call | peak memory per run |",
+        "|---|---|---|---|---|---|",
     ]
-    for name in names:
-        f = figures[name]
-        q1, q2, q3 = quartiles(f.wall)
-        ratio = statistics.median(w / b for w, b in zip(f.wall, floor.wall, strict=True))
-        cpu = statistics.median(f.cpu) / CALLS_PER_RUN
-        lines.append(
-            f"| {name} | {q2 * 1e3:.2f} ms ({q1 * 1e3:.2f}-{q3 * 1e3:.2f}) | {ratio:.2f}x | "
-            f"{cpu * 1e3:.2f} ms | {statistics.median(f.peak) / 1024:,.0f} KiB |"
-        )
+    for shape in chosen:
+        floor = figures[shape.name, FLOOR]
+        for name in shape.contenders:
+            f = figures[shape.name, name]
+            ratios = [w / b for w, b in zip(f.wall, floor.wall, strict=True)]
+            r1, r2, r3 = quartiles(ratios)
+            cpu = statistics.median(f.cpu) / shape.calls
+            lines.append(
+                f"| {shape.name} | {name} | {statistics.median(f.wall) * 1e3:.2f} ms | {r2:.3f}x ({r1:.2f}-{r3:.2f}) | "
+                f"{cpu * 1e3:.2f} ms | {statistics.median(f.peak) / 1024:,.0f} KiB |"
+            )
+    return "\n".join(lines)
+
+
+def report_concurrent(names: list[str], figures: dict[str, Figures], latency: float) -> str:
+    floor = figures[FLOOR]
+    lines: list[str] = []
     sizes = sorted(floor.concurrent)
     if not sizes:
         return "\n".join(lines)
     ideal = CALLS_PER_RUN * latency
     lines += [
-        "",
         f"N runs at once, {latency * 1e3:.0f} ms server latency per model call: wall time (median of rounds), "
         f"its ratio to the ideal {ideal * 1e3:.0f} ms and to the floor, and client CPU per model call",
         "",
@@ -223,8 +250,10 @@ def report(names: list[str], figures: dict[str, Figures], latency: float) -> str
             wall = statistics.median(w for w, _, _ in figures[name].concurrent[n])
             base = statistics.median(w for w, _, _ in floor.concurrent[n])
             cpu = statistics.median(c for _, c, _ in figures[name].concurrent[n]) / (n * CALLS_PER_RUN)
+            lost = sum(figures[name].lost.get(n, ()))
             cells.append(
-                f"{wall * 1e3:,.0f} ms ({wall / ideal:.2f}x ideal, {wall / base:.2f}x floor; {cpu * 1e3:.1f} ms)"
+                f"{wall * 1e3:,.0f} ms ({wall / ideal:.2f}x ideal, {wall / base:.2f}x floor; {cpu * 1e3:.1f} ms"
+                + (f"; {lost:,} runs failed)" if lost else ")")
             )
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     served = [s / (n * CALLS_PER_RUN) for f in figures.values() for n in sizes for _, _, s in f.concurrent[n]]
@@ -232,21 +261,21 @@ def report(names: list[str], figures: dict[str, Figures], latency: float) -> str
     return "\n".join(lines)
 
 
-def profile(server: Server, name: str, runs: int) -> None:
-    """cProfile of `runs` sequential runs of one contender: where its CPU goes (top 30 by own time)."""
+def profile(server: Server, shape: Shape, name: str, runs: int) -> None:
+    """cProfile of `runs` sequential runs of one contender on one shape: where its CPU goes."""
     import cProfile
     import pstats
 
     async def main() -> None:
         async with make_client(server.url) as client:
-            task = CONTENDERS[name](client)
+            run = shape.contenders[name](client)
             for _ in range(5):
-                await task()
+                check(name, await run(), shape.answer)
             freeze()
             profiler = cProfile.Profile()
             profiler.enable()
             for _ in range(runs):
-                await task()
+                await run()
             profiler.disable()
         stats = pstats.Stats(profiler).strip_dirs()
         stats.sort_stats("tottime").print_stats(30)
@@ -257,7 +286,8 @@ def profile(server: Server, name: str, runs: int) -> None:
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.agent_loop", description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, help="rounds of sequential runs, each contender once a round (300)")
+    parser.add_argument("--runs", type=int, help="rounds of sequential runs, each contender of each shape once (300)")
+    parser.add_argument("--shapes", help=f"comma-separated, from: {', '.join(s.name for s in shapes())} (all)")
     parser.add_argument("--concurrency", help="comma-separated N for the concurrent runs (100,1000); 0 for none")
     parser.add_argument("--concurrency-rounds", type=int, help="repeats of each concurrent measurement (3)")
     parser.add_argument("--latency", type=float, default=0.1, help="server latency per model call, concurrent part")
@@ -278,27 +308,35 @@ def main(argv: list[str] | None = None) -> str:
     if args.serve is not None:
         serve(args.serve)
         return ""
-    names, skipped = available(args.contenders.split(",") if args.contenders else None)
+    chosen, skipped = chosen_shapes(args.shapes, args.contenders)
     for note in skipped:
         print(note, flush=True)
     if args.profile:
-        available([args.profile])  # an unknown name fails here, with the choices
+        shape = chosen[0]
+        if args.profile not in shape.contenders:
+            raise SystemExit(f"no contender {args.profile!r} in shape {shape.name!r}: {', '.join(shape.contenders)}")
         with server_process(0.0) as server:
-            profile(server, args.profile, args.runs)
+            profile(server, shape, args.profile, args.runs)
         return ""
-    figures = {name: Figures() for name in names}
+    figures = {(s.name, name): Figures() for s in chosen for name in s.contenders}
     started = time.perf_counter()
     with server_process(0.0) as server:
-        asyncio.run(sequential(server, names, args.runs, figures))
+        asyncio.run(sequential(server, chosen, args.runs, figures))
     progress(f"{args.runs} rounds of sequential runs", started)
+    table = report(chosen, figures)
+    print(f"## The agent loop: {args.runs} interleaved rounds of every shape\n\n{table}", flush=True)
+    asked = [c.strip() for c in args.contenders.split(",") if c.strip() in CONTENDERS] if args.contenders else None
+    names, _ = available(asked)  # N runs at once: the async task's contenders (bench/task.py)
+    together = {name: Figures() for name in names}
     if args.sizes:
         with server_process(args.latency) as server:
             for n in args.sizes:
                 started = time.perf_counter()
-                asyncio.run(concurrent(server, names, n, args.concurrency_rounds, figures))
+                asyncio.run(concurrent(server, names, n, args.concurrency_rounds, together))
                 progress(f"{args.concurrency_rounds} rounds of {n:,} runs at once", started)
-    table = report(names, figures, args.latency)
-    print(f"## The agent loop: {args.runs} interleaved rounds\n\n{table}", flush=True)
+        concurrent_table = report_concurrent(names, together, args.latency)
+        print(f"\n{concurrent_table}", flush=True)
+        table += "\n\n" + concurrent_table
     return table
 
 

@@ -5,13 +5,14 @@
 
 Each turn of the history is a question, a tool call, its result (~600 characters) and an answer, with
 the ~3,000-token system prompt and the tools of `bench/cache.py`. One request's preparation is what the
-run loop (`agentkit/_pipeline/__init__.py`) does before it calls the model, through the same calls:
+run loop (`agentkit/_loop/loop.py`) does before it calls the model, through the same calls:
 
-- build: `_pipeline.build.build_params` (the agent's settings, its tools' schemas, the history);
-- trim: `_pipeline.context.fit_to_budget` (the memory strategy's plan, `_pipeline.trim`);
-- account: the run's `TokenCounter` (`_pipeline.tokens`): estimates while trimming, and `observe`
+- state: `RunState.start` (once per run: the first request only);
+- build: `_loop.prepare.build_params` (the agent's settings, its tools' schemas, the history);
+- trim: `_loop.prepare`'s fit (the memory strategy's plan, `_loop.trim`);
+- account: the run's `TokenCounter` (`_loop.tokens`): estimates while trimming, and `observe`
   recording the response's usage;
-- cache: `_pipeline.cache.place_breakpoints`.
+- cache: `_loop.cache.place_breakpoints`.
 
 Two agents: one without a memory budget (nothing is trimmed) and one whose budget holds the system
 prompt, the tools and half the history (so trimming leaves out half of it or more). Two moments: the
@@ -103,11 +104,8 @@ class Counting:
 CLIENT = Counting()
 
 
-async def prepare(agent: Agent, messages: list[Any], counter: TokenCounter) -> float:
-    """One request's preparation, as the run loop does it (see the module docstring): its CPU seconds.
-
-    The response is taken to report the prompt the counter estimates (that estimate is not timed)."""
-    started, counting = time.process_time(), CLIENT.seconds
+def run_state(agent: Agent, messages: list[Any], counter: TokenCounter) -> RunState:
+    """A run's state on `messages`, as run setup makes it once per run (the history's prompts found)."""
     run = RunInput(
         agent=agent,
         settings=agent.settings,
@@ -118,7 +116,17 @@ async def prepare(agent: Agent, messages: list[Any], counter: TokenCounter) -> f
         output=None,
         journal=Journal(),
     )
-    state = RunState.start(run, SYSTEM, agent.toolset, counter)
+    return RunState.start(run, SYSTEM, agent.toolset, counter)
+
+
+async def prepare(agent: Agent, state: RunState | None, messages: list[Any], counter: TokenCounter) -> float:
+    """One request's preparation, as the run loop does it (see the module docstring): its CPU seconds.
+
+    With no `state` (a run's first request) the run's state is made first, and timed; a later request
+    of the run goes on from the run's `state`, as the loop does. The response is taken to report the
+    prompt the counter estimates (that estimate is not timed)."""
+    started, counting = time.process_time(), CLIENT.seconds
+    state = state or run_state(agent, messages, counter)
     params = (await prepare_request(state, CLIENT, agent.memory_strategy)).params  # type: ignore[arg-type]
     elapsed = time.process_time() - started - (CLIENT.seconds - counting)
     reported = Reported(counter.estimate(params))
@@ -139,15 +147,16 @@ async def measure(turns: int, budgeted: bool, repeats: int) -> tuple[float, floa
     for _ in range(repeats):
         fresh = copy.deepcopy(messages)  # new objects: nothing about them is memoised yet
         gc.collect()  # the copy's garbage is not the preparation's
-        first.append(await prepare(subject, fresh, TokenCounter(model=MODEL)))
+        first.append(await prepare(subject, None, fresh, TokenCounter(model=MODEL)))
     counter = TokenCounter(model=MODEL)
-    await prepare(subject, messages, counter)
+    state = run_state(subject, messages, counter)
+    await prepare(subject, state, messages, counter)
     later = []
     for n in range(repeats):
         call = tool_use("lookup_order", {"order_id": f"B-{n}"}, id=f"toolu_b{n}")
         messages.append({"role": "assistant", "content": [call]})
         messages.append({"role": "user", "content": [tool_result(call["id"], "ok")]})
-        later.append(await prepare(subject, messages, counter))
+        later.append(await prepare(subject, state, messages, counter))
     return statistics.median(first), statistics.median(later)
 
 

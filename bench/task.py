@@ -38,6 +38,10 @@ FINAL = (
     "Your 100 EUR is about 85.00 GBP at today's rate."
 )
 CALLS_PER_RUN = 3  # model calls
+LONG_PROMPT = "Write the travel desk's full packing guide for a week in London."
+LONG_FIRST = " ".join(f"Item {n}: pack what the forecast calls for, and a spare." for n in range(70))
+LONG_SECOND = " " + " ".join(f"Step {n}: check the rules of band {n % 5} first." for n in range(80))
+"""One long answer in two pieces: the first ends at `max_tokens`, the second finishes it (bench/shapes.py)."""
 
 
 async def get_weather(city: str) -> str:
@@ -71,10 +75,18 @@ TOOL_PARAMS: list[dict[str, Any]] = [
 
 
 def scripted_model(request: Request) -> Reply:
-    """The model: two parallel weather calls, then a conversion, then the answer (by tool results seen)."""
+    """The model: two parallel weather calls, then a conversion, then the answer (by tool results seen
+    since the prompt; an earlier history is not counted). The long-answer prompt gets its first piece
+    cut at `max_tokens`, then the rest."""
+    messages = request.body["messages"]
+    start = max(i for i, m in enumerate(messages) if m["role"] == "user" and _text(m["content"]) in _PROMPTS)
+    if _text(messages[start]["content"]) == LONG_PROMPT:
+        if len(messages) == start + 1:
+            return Reply([text(LONG_FIRST)], stop_reason="max_tokens")
+        return Reply.text(LONG_SECOND)
     answered = sum(
         1
-        for message in request.body["messages"]
+        for message in messages[start:]
         if message["role"] == "user" and isinstance(message["content"], list)
         for block in message["content"]
         if block.get("type") == "tool_result"
@@ -90,6 +102,16 @@ def scripted_model(request: Request) -> Reply:
     if answered == 2:
         return Reply([tool_use("convert_currency", {"amount": 100, "currency": "GBP"})])
     return Reply.text(FINAL)
+
+
+_PROMPTS = (PROMPT, LONG_PROMPT)
+
+
+def _text(content: Any) -> str | None:
+    """A user message's text when it is a string or one text block (as some frameworks send it)."""
+    if isinstance(content, list) and len(content) == 1 and content[0].get("type") == "text":
+        return str(content[0].get("text"))
+    return content if isinstance(content, str) else None
 
 
 Run = Callable[[], Awaitable[str]]

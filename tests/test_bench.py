@@ -33,9 +33,17 @@ def test_agent_loop_runs_every_contender_and_reports_them() -> None:
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     rows = [line for line in done.stdout.splitlines() if line.startswith("| ")]
-    contenders = ["raw SDK loop", "agentkit", "SDK tool runner"] + (["pydantic-ai"] if HAVE_PYDANTIC_AI else [])
-    for name in contenders:
-        assert sum(row.startswith(f"| {name} |") for row in rows) == 2, done.stdout  # sequential and concurrent
+    peers = ["SDK tool runner"] + (["pydantic-ai"] if HAVE_PYDANTIC_AI else [])
+    every = ["async tools", "sync tools", "mixed tools", "streamed", "continuation", "50-turn history"]
+    for shape in every:
+        assert any(row.startswith(f"| {shape} | raw SDK loop |") for row in rows), done.stdout
+        assert any(row.startswith(f"| {shape} | agentkit |") for row in rows), done.stdout
+    for shape in ["async tools", "sync tools", "mixed tools", "streamed"]:
+        for name in peers:
+            assert any(row.startswith(f"| {shape} | {name} |") for row in rows), done.stdout
+    assert any(row.startswith("| sync tools | agentkit (blocking=False) |") for row in rows), done.stdout
+    for name in ["raw SDK loop", "agentkit", *peers]:  # N runs at once
+        assert any(row.startswith(f"| {name} |") for row in rows), done.stdout
     if not HAVE_PYDANTIC_AI:
         assert "pydantic-ai skipped: not installed" in done.stdout
 

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from .._caching import MAX_BREAKPOINTS, min_cacheable_tokens
 from ..settings import CacheMode, CacheTTL
-from .tokens import ASSISTANT, LOCAL, MARKED, Measure, local_size
+from .tokens import ASSISTANT, LOCAL, Measure, local_size
 
 __all__ = ["CacheMode", "CacheTTL", "count_breakpoints", "place_breakpoints"]
 
@@ -61,16 +61,18 @@ def place_breakpoints(
     if not messages:
         return out
     found = measure.facts(messages)
-    marks = _user_marks(params, [i for i, f in enumerate(found.flags) if f & MARKED])
-    free = MAX_BREAKPOINTS - len(marks)
-    if free <= 0:
-        return out
     minimum = min_tokens if min_tokens is not None else min_cacheable_tokens(str(params.get("model", "")))
     scale = measure.scale
     tools: Sequence[Mapping[str, Any]] = params.get("tools") or ()
     system = params.get("system")
     stable = measure.local_overhead({"tools": tools}) * scale
     head = stable + (local_size(system) * scale if system else 0.0)
+    if head + found.cum[-1] * scale < minimum:
+        return out  # even the whole prompt is below the minimum: no prefix of it can be written
+    marks = _user_marks(params, found.marked)
+    free = MAX_BREAKPOINTS - len(marks)
+    if free <= 0:
+        return out
     marked = {position for position, _ in marks}
     previous = _previous(found.flags)
 

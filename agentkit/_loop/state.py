@@ -78,7 +78,8 @@ class RunState:
 
     @classmethod
     def start(cls, run: RunInput, system: str | None, tools: dict[str, Tool], counter: TokenCounter) -> RunState:
-        turn_start = max((i for i, m in enumerate(run.messages) if is_prompt(m)), default=0)
+        messages = run.messages  # the last prompt, found from the end (a long history is not walked)
+        turn_start = next((i for i in range(len(messages) - 1, -1, -1) if is_prompt(messages[i])), 0)
         state = cls(input=run, system=system, tools=tools, counter=counter, turn_start=turn_start)
         if run.hooks is not None and run.hooks.run_id:
             state.run_id = run.hooks.run_id

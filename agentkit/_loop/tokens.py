@@ -22,8 +22,9 @@ from __future__ import annotations
 import inspect
 import json
 import math
+import operator
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -138,12 +139,47 @@ def _flags(message: Mapping[str, Any]) -> int:
 
 
 def _packed(message: Mapping[str, Any]) -> int:
-    return message_size(message) << _SHIFT | _flags(message)
+    """`message_size(message) << _SHIFT | _flags(message)`, in one pass over its blocks (the first
+    request of a long history sizes every message: this is the loop that costs)."""
+    role, content = message.get("role"), message.get("content")
+    flags = ASSISTANT if role == "assistant" else 0
+    if isinstance(content, str):
+        size = math.ceil(len(content) / _CHARS_PER_TOKEN) + _BLOCK_TOKENS + _MESSAGE_TOKENS
+        return size << _SHIFT | (flags | PROMPT if role == "user" else flags)
+    listed = isinstance(content, list)
+    chars = flat = blocks = 0
+    answers = marked = False
+    for block in content or ():
+        blocks += 1
+        if type(block) is dict or isinstance(block, Mapping):
+            kind = block.get("type")
+            if kind == "text":
+                chars += len(block.get("text") or "")
+            else:
+                c, f = _chars(block)
+                chars, flat = chars + c, flat + f
+                answers = answers or kind == "tool_result"
+            if listed and not marked:
+                nested = block.get("content")
+                marked = block.get("cache_control") is not None or (
+                    isinstance(nested, list) and any(isinstance(b, Mapping) and b.get("cache_control") for b in nested)
+                )
+        else:
+            chars += len(str(block))
+    size = math.ceil(chars / _CHARS_PER_TOKEN) + flat + blocks * _BLOCK_TOKENS + _MESSAGE_TOKENS
+    if role == "user" and not (listed and answers):
+        flags |= PROMPT
+    return size << _SHIFT | (flags | MARKED if marked else flags)
 
 
 def _facts_of(packed: list[int]) -> Facts:
     sizes = [p >> _SHIFT for p in packed]
-    return Facts([p & 7 for p in packed], sizes, list(accumulate(sizes, initial=0)))
+    flags = [p & 7 for p in packed]
+    return Facts(flags, sizes, list(accumulate(sizes, initial=0)), _marked(flags))
+
+
+def _marked(flags: list[int], offset: int = 0) -> list[int]:
+    return [i + offset for i, f in enumerate(flags) if f & MARKED]
 
 
 @dataclass(frozen=True)
@@ -154,6 +190,8 @@ class Facts:
     sizes: list[int]
     cum: list[int]
     """`cum[i]` is the local size of the first `i` messages."""
+    marked: list[int] = field(default_factory=list)
+    """The indices of the messages flagged MARKED (so a later request need not scan `flags`)."""
 
     def size(self, start: int, stop: int) -> int:
         return self.cum[stop] - self.cum[start]
@@ -193,7 +231,12 @@ class Measure(Protocol):
 
 def _extend(found: Facts, more: Facts) -> Facts:
     base = found.cum[-1]
-    return Facts(found.flags + more.flags, found.sizes + more.sizes, found.cum + [base + c for c in more.cum[1:]])
+    return Facts(
+        found.flags + more.flags,
+        found.sizes + more.sizes,
+        found.cum + [base + c for c in more.cum[1:]],
+        found.marked + [i + len(found.flags) for i in more.marked],
+    )
 
 
 def sliced(found: Facts, ranges: Sequence[tuple[int, int]]) -> Facts:
@@ -203,7 +246,7 @@ def sliced(found: Facts, ranges: Sequence[tuple[int, int]]) -> Facts:
     for start, stop in ranges:
         flags += found.flags[start:stop]
         sizes += found.sizes[start:stop]
-    return Facts(flags, sizes, list(accumulate(sizes, initial=0)))
+    return Facts(flags, sizes, list(accumulate(sizes, initial=0)), _marked(flags))
 
 
 class _LocalMeasure:
@@ -233,14 +276,24 @@ class Estimate(int):
         return value
 
 
-@dataclass(frozen=True)
 class _Anchor:
-    """The last exact prompt size, and the messages it counted (id -> local size)."""
+    """The last exact prompt size, and the messages it counted with their local sizes.
 
-    sizes: dict[int, int]
-    refs: Sequence[Any]  # keeps the ids above valid
-    overhead: int
-    scale: float
+    `refs` (a copy of the list, which keeps the messages and so their ids valid) and `sizes` are
+    aligned; the id -> size map the general case needs is only built when a request is not the
+    counted list plus new messages at its end (trimming, a resumed history).
+    """
+
+    __slots__ = ("_by_id", "overhead", "refs", "scale", "sizes")
+
+    def __init__(self, refs: list[Any], sizes: list[int], overhead: int, scale: float) -> None:
+        self.refs, self.sizes, self.overhead, self.scale = refs, sizes, overhead, scale
+        self._by_id: dict[int, int] | None = None
+
+    def by_id(self) -> dict[int, int]:
+        if self._by_id is None:
+            self._by_id = dict(zip(map(id, self.refs), self.sizes, strict=True))
+        return self._by_id
 
 
 class TokenCounter:
@@ -319,12 +372,7 @@ class TokenCounter:
         if anchor is None:
             rate = self.margin if self._calibrated else UNCALIBRATED_ERROR
             return Estimate(total, math.ceil(rate * total))
-        ids = dict(zip(map(id, messages), found.sizes, strict=True))
-        new = sum(ids[i] for i in ids.keys() - anchor.sizes.keys())
-        if self._exact is not None and id(self._exact[0]) in ids:
-            new -= ids[id(self._exact[0])]
-        gone = sum(anchor.sizes[i] for i in anchor.sizes.keys() - ids.keys())
-        moved = new + gone + abs(overhead - anchor.overhead)
+        moved = _moved(anchor, messages, found, self._exact) + abs(overhead - anchor.overhead)
         return Estimate(total, math.ceil(self.margin * moved * self.scale))
 
     def _adopt(self, messages: Sequence[Any]) -> None:
@@ -381,10 +429,33 @@ class TokenCounter:
             self.scale = tokens / (found.cum[-1] + overhead)
             self._calibrated = True
             LEARNED.calibrated(self.key, self.scale)
-        anchor = _Anchor(dict(zip(map(id, messages), found.sizes, strict=True)), list(messages), overhead, self.scale)
+        anchor = _Anchor(list(messages), found.sizes, overhead, self.scale)
         self._anchor, self._exact = anchor, None
         if messages:
             LEARNED.remember_anchor(self.key, messages[-1], anchor)
+
+
+def _moved(anchor: _Anchor, messages: Sequence[Any], found: Facts, exact: tuple[Any, int] | None) -> int:
+    """The local size of what differs from the anchor's messages: the new ones (but the reply known
+    exactly) and the ones left out. Each distinct message object counts once.
+
+    Usually `messages` is the counted list with the loop's new messages after it (each a new
+    object): then only that tail is looked at, and no id map of the history is built.
+    """
+    n = len(anchor.refs)
+    if len(messages) >= n and all(map(operator.is_, messages, anchor.refs)):
+        tail = {id(messages[i]): found.sizes[i] for i in range(n, len(messages))}
+        new = sum(tail.values())
+        if exact is not None:
+            key = id(exact[0])
+            new -= tail[key] if key in tail else anchor.by_id().get(key, 0)
+        return new
+    ids = dict(zip(map(id, messages), found.sizes, strict=True))
+    before = anchor.by_id()
+    new = sum(ids[i] for i in ids.keys() - before.keys())
+    if exact is not None and id(exact[0]) in ids:
+        new -= ids[id(exact[0])]
+    return new + sum(before[i] for i in before.keys() - ids.keys())
 
 
 def _prompt_tokens(usage: Any) -> int:

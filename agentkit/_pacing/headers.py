@@ -49,6 +49,11 @@ def parse_headers(headers: Any, *, now: float | None = None) -> RateLimitHeaders
     """
     if headers is None:
         return RateLimitHeaders()
+    items = getattr(headers, "items", None)
+    if items is not None:  # one pass: `httpx2.Headers.get` walks every header per name asked for
+        headers = dict(items())
+        if not any(name.startswith(("anthropic-ratelimit-", "retry-after")) for name in headers):
+            return RateLimitHeaders()  # nothing to read (a server that does not send them)
     get = headers.get
     local = time.time() if now is None else now
     date = _http_date(get("date"))  # the server's clock, which the resets are on

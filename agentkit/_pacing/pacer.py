@@ -77,6 +77,7 @@ class _Ticket:
     seen: dict[str, tuple[float, float]]  # bucket -> (reserved, refunded) totals at admission
     probe: bool = False
     done: bool = False
+    scale: float = 1.0  # the input scale `cost` was reckoned at
 
 
 class Pacer:
@@ -197,7 +198,7 @@ class Pacer:
         if probe:
             self._probe_since = now
         self._in_flight += 1
-        self._open.append(ticket := _Ticket(now, time.time(), cost, seen, probe=probe))
+        self._open.append(ticket := _Ticket(now, time.time(), cost, seen, probe=probe, scale=self.input_scale))
         return ticket
 
     def record(self, ticket: _Ticket, headers: Any, usage: Any) -> None:
@@ -255,7 +256,9 @@ class Pacer:
                     level.level, level.synced = told, ticket.admitted
         spent = _actual(usage) if usage is not None else None
         if spent is not None and ticket.cost["input-tokens"] > 0:
-            ratio = self.input_scale * spent["input-tokens"] / ticket.cost["input-tokens"]
+            # Actual over the raw estimate, by the scale this ticket was reckoned at: with many requests in
+            # flight, the scale now may already count the error (reckoned by it, the scale compounded to inf).
+            ratio = ticket.scale * spent["input-tokens"] / ticket.cost["input-tokens"]
             self.input_scale = ratio if ratio > self.input_scale else 0.95 * self.input_scale + 0.05 * ratio
         for name, level in self._levels.items():
             if name in ticket.seen:

@@ -53,6 +53,14 @@ def tracer(provider: TracerProvider | None) -> Tracer:
     return found
 
 
+def metered(provider: MeterProvider | None) -> bool:
+    """Whether metrics recorded now go anywhere: a provider given, or a global one registered (until
+    then the global is the API's proxy, whose instruments drop what they are given)."""
+    if provider is not None:
+        return True
+    return type(metrics.get_meter_provider()).__name__ != "_ProxyMeterProvider"
+
+
 def instruments(provider: MeterProvider | None) -> Instruments:
     key = _GLOBAL if provider is None else provider
     found = _instruments.get(key)

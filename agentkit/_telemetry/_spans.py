@@ -28,7 +28,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from . import _content, _logging, _sdk
-from ._otel import instruments, tracer
+from ._otel import instruments, metered, tracer
 from ._settings import DEFAULT_SETTINGS, TelemetrySettings
 
 if TYPE_CHECKING:
@@ -87,6 +87,7 @@ class RunTelemetry:
         self._server = _sdk.server(client) if client is not None else None
         self._tracer = tracer(settings.tracer_provider)
         self._metrics = instruments(settings.meter_provider)
+        self._metered = metered(settings.meter_provider)  # checked once per run: skip what nobody records
         self._started = 0.0
         self._ended = False
         self._log: Any = None
@@ -173,7 +174,7 @@ class RunTelemetry:
         duration = time.perf_counter() - self._started
         error = _failed(self.span, exc, self.capture)
         self.span.end()
-        if exc is None or error is not None:
+        if self._metered and (exc is None or error is not None):
             attributes: dict[str, AttributeValue] = {
                 "gen_ai.agent.name": self.agent_name,
                 "gen_ai.request.model": self.model,
@@ -258,6 +259,8 @@ class _Recorder:
         self.span.end()
         if exc is not None and not isinstance(exc, Exception):
             return None  # cancelled or abandoned: no duration to report
+        if not self._run._metered:
+            return float(duration)
         if error is not None:
             attributes = {**attributes, "error.type": error}
         histogram.record(duration, attributes)
@@ -353,6 +356,8 @@ class ModelCall(_Recorder):
             span.set_attributes(attributes)
             if self._run.capture:
                 _set_content(span, self._run, "gen_ai.output.messages", _content.output_messages(message))
+        if not self._run._metered:
+            return
         base = self._metric_attributes()
         histogram = self._run._metrics.token_usage
         histogram.record(prompt, {**base, "gen_ai.token.type": "input"})

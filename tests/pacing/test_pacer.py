@@ -172,3 +172,21 @@ async def test_streamed_runs_are_paced_from_the_stream_headers_too() -> None:
 
 async def _append(into: list[str], value: Any) -> None:
     into.append(await value)
+
+
+async def test_the_input_scale_settles_at_the_actual_ratio_with_many_requests_in_flight() -> None:
+    # 1,000 runs at once once overflowed it: each response reckoned its ratio at the scale the earlier
+    # responses had already raised, so the scale compounded to infinity and the next request failed.
+    from types import SimpleNamespace
+
+    from agentkit._pacing.pacer import Pacer
+
+    pacer = Pacer()
+    pacer.paces = False  # no rate-limit headers: every request is admitted at once
+    tickets = [(await pacer.acquire(1_000, 100))[0] for _ in range(200)]
+    usage = SimpleNamespace(input_tokens=1_500, cache_creation_input_tokens=0, output_tokens=10)
+    for ticket in tickets:
+        pacer.record(ticket, None, usage)
+    assert pacer.input_scale == pytest.approx(1.5)
+    ticket, _ = await pacer.acquire(1_000, 100)
+    assert ticket.cost["input-tokens"] == 1_500
