@@ -12,8 +12,19 @@ import pytest
 
 # The optional extras' suites, left out where the extra is not installed (`make test-lowest`
 # installs only the runtime dependencies at their floors, with the test tools).
-OPTIONAL = {"mcp": "mcp", "durable": "dbos"}
-collect_ignore = [folder for folder, module in OPTIONAL.items() if importlib.util.find_spec(module) is None]
+OPTIONAL = {"mcp": "mcp.types", "durable": "dbos"}
+
+
+def installed(module: str) -> bool:
+    """Whether `module` is really installed (tests/mcp itself would pass for a namespace package `mcp`)."""
+    try:
+        spec = importlib.util.find_spec(module)
+    except ImportError:
+        return False
+    return spec is not None and spec.origin is not None
+
+
+collect_ignore = [folder for folder, module in OPTIONAL.items() if not installed(module)]
 
 
 @pytest.fixture

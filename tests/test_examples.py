@@ -27,7 +27,7 @@ def run_example(name: str) -> str:
 
 
 def test_the_demo_shows_the_whole_loop_offline() -> None:
-    pytest.importorskip("mcp", reason="the demo's MCP example needs agentkit[mcp]")
+    pytest.importorskip("mcp.types", reason="the demo's MCP example needs agentkit[mcp]")
     out = run_example("demo.py")
     assert "offline, scripted model" in out
     assert '-> get_weather({"city": "Paris"})' in out
