@@ -168,7 +168,7 @@ class RunStream:
 
     def __init__(self, events: AsyncGenerator[RunEvent, None], messages: list[MessageParam]) -> None:
         self._events = events
-        self.messages = messages  # the run's history so far, valid to send at every moment
+        self.messages = messages  # the history so far; valid to send once the stream is left or finished
         self.result: RunResult[Any] | None = None
 
     def __aiter__(self) -> RunStream:
