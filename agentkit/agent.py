@@ -223,8 +223,9 @@ class Agent(Generic[OutputT]):
     ) -> AbstractAsyncContextManager[RunStream]:
         """Run the agent, streaming: `async with agent.stream(p) as run: async for event in run: ...`.
 
-        Leaving the block early stops the run cleanly: `run.messages` is the history so far, valid
-        to send at every event, and a session keeps every tool result that exists.
+        Leaving the block early stops the run cleanly: once it is left, `run.messages` is the
+        history so far, every tool call answered and valid to send, and a session keeps every
+        tool result that exists.
 
         Args:
             prompt: As for `run`.
