@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import json
 import math
 import re
@@ -308,15 +307,7 @@ class MessageBatches:
     async def _next(self, request: Request) -> Reply | Fault | None:
         server = self.server
         while True:
-            if server._queue:
-                item: Reply | Fault = server._queue.popleft()
-            elif server._handler is not None:
-                result = server._handler(request)
-                item = await result if inspect.isawaitable(result) else result
-            else:
-                return None
-            if not isinstance(item, Reply | Fault):
-                raise TypeError(f"a script item must be a Reply or a Fault, not {item!r}")
+            item = await server.scripted(request)
             if not (isinstance(item, Fault) and item.kind == "hang"):
                 return item
             await asyncio.sleep(item.seconds)

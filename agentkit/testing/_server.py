@@ -335,18 +335,23 @@ class MessagesServer:
 
     async def _next(self, conn: _Connection, request: Request) -> Reply | Fault | None:
         while True:
-            if self._queue:
-                item: Reply | Fault = self._queue.popleft()
-            elif self._handler is not None:
-                result = self._handler(request)
-                item = await result if inspect.isawaitable(result) else result
-            else:
-                return None
-            if not isinstance(item, Reply | Fault):
-                raise TypeError(f"a script item must be a Reply or a Fault, not {item!r}")
+            item = await self.scripted(request)
             if not (isinstance(item, Fault) and item.kind == "hang"):
                 return item
             await conn.wait_while_connected(item.seconds)
+
+    async def scripted(self, request: Request) -> Reply | Fault | None:
+        """The next item of the script for `request`: queued first, then the handler's; None when neither."""
+        if self._queue:
+            item: Reply | Fault = self._queue.popleft()
+        elif self._handler is not None:
+            result = self._handler(request)
+            item = await result if inspect.isawaitable(result) else result
+        else:
+            return None
+        if not isinstance(item, Reply | Fault):
+            raise TypeError(f"a script item must be a Reply or a Fault, not {item!r}")
+        return item
 
     async def _peek(self, request: Request) -> Reply:
         """The reply a cut stream shows part of; it stays queued so a retry receives it whole."""
