@@ -339,8 +339,15 @@ class Slot:
         """The response arrived: `headers` (`raw.headers`, `stream.response.headers`) and its `usage`."""
         if self.pacer is not None and self.ticket is not None:
             self.pacer.record(self.ticket, headers, usage)
+        elif self.pacer is not None and headers is not None and _limited(headers):
+            self.pacer.paces = None  # a server that sent no rate-limit headers now does: learn them
         if self.on_record is not None:
             self.on_record(usage)
+
+
+def _limited(headers: Any) -> bool:
+    """Whether `headers` carry the rate-limit headers every paced server sends (one look-up each)."""
+    return any(headers.get(f"anthropic-ratelimit-{name}-remaining") is not None for name in ("requests", "tokens"))
 
 
 registry: dict[tuple[str, str], Pacer] = {}  # (base URL, model) -> its pacer

@@ -120,8 +120,8 @@ class PacedRequest:
     async def attempt(self) -> AsyncIterator[Slot]:
         """Wait for room and yield the `Slot` to send with and `record()` on."""
         pacer = self.pacer
-        if pacer is None:
-            yield Slot(None, None, 0.0, self.client)
+        if pacer is None or pacer.paces is False:  # off, or a server that sends no rate-limit headers
+            yield Slot(pacer, None, 0.0, self.client)
             return
         estimate = max(1, int(self.run._estimate(self.params)) - self.run._cached)
         async with pacer.slot(estimate, int(self.params.get("max_tokens") or 0)) as slot:
