@@ -54,10 +54,15 @@ T = TypeVar("T")
 
 
 def serve(latency: float) -> None:
-    """Serve the scripted model until stdin closes; then report requests the real API would reject."""
-    from agentkit.testing import MessagesServer
+    """Serve the scripted model until stdin closes; then report requests the real API would reject.
 
-    with MessagesServer(scripted_model, latency=latency) as server:
+    Every response carries the `anthropic-ratelimit-*` headers, as the API's do (and every contender
+    reads them: agentkit paces by them), with limits no run here comes near.
+    """
+    from agentkit.testing import MessagesServer, RateLimits
+
+    limits = RateLimits(requests_per_minute=10**7, input_tokens_per_minute=10**11, output_tokens_per_minute=10**10)
+    with MessagesServer(scripted_model, latency=latency, rate_limits=limits) as server:
         print(server.url, flush=True)
         sys.stdin.read()
         for _request, problem in server.rejected[:3]:

@@ -25,6 +25,8 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._endpoint import base_url_of
+
 __all__ = ["LEARNED", "Learned", "key_of"]
 
 _SCALES_KEPT = 9
@@ -34,7 +36,7 @@ _ANCHORS_KEPT = 32
 
 def key_of(client: Any, model: str) -> tuple[str, str]:
     """The key facts about `model` on `client`'s server are kept under."""
-    return (str(getattr(client, "base_url", "")), model)
+    return (base_url_of(client), model)
 
 
 @dataclass

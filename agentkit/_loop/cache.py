@@ -43,12 +43,15 @@ def place_breakpoints(
     min_tokens: int | None = None,
     measure: Measure = LOCAL,
     previous_message_id: str | Literal[False] | None = False,
+    at_most: int | None = None,
 ) -> dict[str, Any]:
     """`params` with cache breakpoints added (a new dict; the input is not changed).
 
     `min_tokens` overrides the model's minimum cacheable length; `measure` (a `TokenCounter`)
     sizes the prefixes, calibrated. `previous_message_id` (an id, or None on a first request) asks
-    for `diagnostics.cache_miss_reason` in the response; False leaves diagnostics out.
+    for `diagnostics.cache_miss_reason` in the response; False leaves diagnostics out. `at_most`
+    bounds the whole prompt's tokens when known (an estimate plus its error): below the minimum,
+    nothing can be cached and no message is sized.
     """
     out = dict(params)
     if previous_message_id is not False:
@@ -60,8 +63,10 @@ def place_breakpoints(
     messages: Sequence[Mapping[str, Any]] = params.get("messages") or ()
     if not messages:
         return out
-    found = measure.facts(messages)
     minimum = min_tokens if min_tokens is not None else min_cacheable_tokens(str(params.get("model", "")))
+    if at_most is not None and at_most < minimum:
+        return out
+    found = measure.facts(messages)
     scale = measure.scale
     tools: Sequence[Mapping[str, Any]] = params.get("tools") or ()
     system = params.get("system")

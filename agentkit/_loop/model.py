@@ -256,10 +256,7 @@ def _create_keywords(beta: bool) -> frozenset[str]:
 
 def _whole(message: Any) -> Message:
     """The message, if it is a whole one (a body cut short parses to something else, or lacks a stop)."""
-    from anthropic.types import Message
-    from anthropic.types.beta import BetaMessage
-
-    if not isinstance(message, (Message, BetaMessage)) or message.stop_reason is None:
+    if not isinstance(message, (_message_class(False), _message_class(True))) or message.stop_reason is None:
         raise _BrokenResponse("the response body was incomplete")
     return cast("Message", message)
 

@@ -196,8 +196,12 @@ async def guard(
 
 def _finish(state: RunState, params: dict[str, Any]) -> Prepared:
     params = _within_limits(state, params, state.usage)
-    settings = state.settings
-    sent = place_breakpoints(params, mode=settings.cache, ttl=settings.cache_ttl, measure=state.counter)
+    settings, counter = state.settings, state.counter
+    tokens = counter.estimate(params)  # one estimate: the limits, the cache minimum, the pacer
+    sent = place_breakpoints(
+        params, mode=settings.cache, ttl=settings.cache_ttl, measure=counter, at_most=tokens + tokens.error
+    )
+    counter.same_size(sent, params)
     return Prepared(params, sent)
 
 

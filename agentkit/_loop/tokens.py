@@ -29,6 +29,7 @@ from itertools import accumulate
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..result import ContextStats
+from ..usage import Usage
 
 if TYPE_CHECKING:
     import anthropic
@@ -320,6 +321,7 @@ class TokenCounter:
         self._exact: tuple[Any, int] | None = None  # the reply since the anchor, and its output_tokens
         self._anchor: _Anchor | None = None
         self._known: dict[int, tuple[Any, int, Any, Facts]] = {}  # id(list) -> (list, len, last item, facts)
+        self._estimated: tuple[Mapping[str, Any], Estimate] | None = None  # the last params estimated
         self.context_tokens = self.peak_context_tokens = self.count_tokens_calls = 0
 
     def facts(self, messages: Sequence[Mapping[str, Any]]) -> Facts:
@@ -363,7 +365,25 @@ class TokenCounter:
         return round(overhead_size(params, self._tool_memo) * self.scale)
 
     def estimate(self, params: Mapping[str, Any]) -> Estimate:
-        """The prompt size `params` would have, with the error it may carry."""
+        """The prompt size `params` would have, with the error it may carry.
+
+        The last one is remembered until the next exact figure: a request is estimated for the
+        usage limits, the cache minimum and the rate limits, and only the first time costs.
+        """
+        known = self._estimated
+        if known is not None and known[0] is params:
+            return known[1]
+        found = self._estimate(params)
+        self._estimated = (params, found)
+        return found
+
+    def same_size(self, params: Mapping[str, Any], like: Mapping[str, Any]) -> None:
+        """`params` has the size of `like` (the same request with cache markers added): one estimate serves both."""
+        known = self._estimated
+        if known is not None and known[0] is like:
+            self._estimated = (params, known[1])
+
+    def _estimate(self, params: Mapping[str, Any]) -> Estimate:
         messages: Sequence[Any] = params.get("messages") or ()
         found = self.facts(messages)
         overhead = overhead_size(params, self._tool_memo)
@@ -383,7 +403,7 @@ class TokenCounter:
         for message in reversed(messages[-8:]):
             anchor = LEARNED.anchor(self.key, message)
             if anchor is not None:
-                self._anchor, self.scale, self._calibrated = anchor, anchor.scale, True
+                self._anchor, self.scale, self._calibrated, self._estimated = anchor, anchor.scale, True, None
                 return
 
     @property
@@ -430,7 +450,7 @@ class TokenCounter:
             self._calibrated = True
             LEARNED.calibrated(self.key, self.scale)
         anchor = _Anchor(list(messages), found.sizes, overhead, self.scale)
-        self._anchor, self._exact = anchor, None
+        self._anchor, self._exact, self._estimated = anchor, None, None
         if messages:
             LEARNED.remember_anchor(self.key, messages[-1], anchor)
 
@@ -459,8 +479,8 @@ def _moved(anchor: _Anchor, messages: Sequence[Any], found: Facts, exact: tuple[
 
 
 def _prompt_tokens(usage: Any) -> int:
-    if hasattr(usage, "prompt_tokens"):  # agentkit.Usage
-        return int(usage.prompt_tokens)
+    if isinstance(usage, Usage):  # not hasattr: a miss on the SDK's pydantic model is slow
+        return usage.prompt_tokens
     return int(
         (usage.input_tokens or 0)
         + (getattr(usage, "cache_read_input_tokens", 0) or 0)

@@ -11,9 +11,13 @@ from typing import Any
 
 BUCKETS = ("requests", "tokens", "input-tokens", "output-tokens")
 """The bucket names of the `anthropic-ratelimit-{name}-{limit,remaining,reset}` headers."""
+_NAMES = [
+    (name, *(f"anthropic-ratelimit-{name}-{part}" for part in ("limit", "remaining", "reset"))) for name in BUCKETS
+]
+_PARSED: dict[tuple[str, str], float | None] = {}  # (format, text) -> time: resets repeat across buckets
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: made four times per response, and a frozen init costs twice as much
 class Bucket:
     """One bucket as a response reported it.
 
@@ -60,12 +64,11 @@ def parse_headers(headers: Any, *, now: float | None = None) -> RateLimitHeaders
     base = local if date is None else date
     skew = 0.0 if date is None or abs(date - local) <= 2.0 else date - local
     buckets: dict[str, Bucket] = {}
-    for name in BUCKETS:
-        prefix = f"anthropic-ratelimit-{name}-"
-        limit, remaining = _number(get(prefix + "limit")), _number(get(prefix + "remaining"))
+    for name, limit_name, remaining_name, reset_name in _NAMES:
+        limit, remaining = _number(get(limit_name)), _number(get(remaining_name))
         if limit is None or remaining is None or limit <= 0:
             continue
-        text = get(prefix + "reset")
+        text = get(reset_name)
         reset = _rfc3339(text)
         full_in = None if reset is None else max(0.0, reset - base)
         if full_in == 0.0:
@@ -77,6 +80,8 @@ def parse_headers(headers: Any, *, now: float | None = None) -> RateLimitHeaders
 
 
 def _number(value: Any) -> float | None:
+    if value is None:
+        return None
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -87,6 +92,19 @@ def _number(value: Any) -> float | None:
 def _rfc3339(value: Any) -> float | None:
     if not isinstance(value, str) or not value:
         return None
+    key = ("rfc3339", value)
+    if key not in _PARSED:
+        _remember(key, _parse_rfc3339(value))
+    return _PARSED[key]
+
+
+def _remember(key: tuple[str, str], moment: float | None) -> None:
+    if len(_PARSED) >= 64:  # a few distinct resets at a time; old ones never come back
+        _PARSED.clear()
+    _PARSED[key] = moment
+
+
+def _parse_rfc3339(value: str) -> float | None:
     try:
         moment = datetime.fromisoformat(value.strip().replace("z", "Z"))
     except ValueError:
@@ -97,6 +115,13 @@ def _rfc3339(value: Any) -> float | None:
 def _http_date(value: Any) -> float | None:
     if not isinstance(value, str) or not value:
         return None
+    key = ("http-date", value)
+    if key not in _PARSED:
+        _remember(key, _parse_http_date(value))
+    return _PARSED[key]
+
+
+def _parse_http_date(value: str) -> float | None:
     try:
         return parsedate_to_datetime(value).timestamp()
     except (TypeError, ValueError, IndexError):

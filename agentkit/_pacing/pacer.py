@@ -12,6 +12,7 @@ from typing import Any
 
 import anyio
 
+from .._endpoint import base_url_of
 from .headers import Bucket, RateLimitHeaders, parse_headers
 
 _MARGIN = 0.02  # of a bucket's limit kept free, for what the client cannot see (rounding, races)
@@ -346,8 +347,8 @@ class Slot:
 
 
 def _limited(headers: Any) -> bool:
-    """Whether `headers` carry the rate-limit headers every paced server sends (one look-up each)."""
-    return any(headers.get(f"anthropic-ratelimit-{name}-remaining") is not None for name in ("requests", "tokens"))
+    """Whether `headers` carry the rate-limit header every paced server sends (one look-up)."""
+    return headers.get("anthropic-ratelimit-requests-remaining") is not None
 
 
 registry: dict[tuple[str, str], Pacer] = {}  # (base URL, model) -> its pacer
@@ -360,7 +361,7 @@ def pacer_for(client: Any, model: str) -> Pacer:
         client: An `anthropic.AsyncAnthropic` (only its `base_url` is read).
         model: The model id of the requests.
     """
-    key = (str(getattr(client, "base_url", "")), model)
+    key = (base_url_of(client), model)
     pacer = registry.get(key)
     if pacer is None:
         pacer = registry[key] = Pacer(key)
