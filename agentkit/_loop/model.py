@@ -149,9 +149,11 @@ async def _request(
                         call.response(message, retries=raw.retries_taken + paced.retries)
                     else:
                         async with _opened(api.stream(**kwargs, extra_headers=headers), call) as events:
-                            open_blocks, stopped = 0, False
+                            open_blocks, stopped, first = 0, False, True
                             async for event in events:
-                                call.first_chunk()
+                                if first:
+                                    call.first_chunk()
+                                    first = False
                                 kind = event.type
                                 if kind == "content_block_start":
                                     open_blocks += 1

@@ -167,7 +167,7 @@ async def prepare(state: RunState, client: anthropic.AsyncAnthropic, strategy: M
     settings = state.settings
     params = build_params(settings, state.system, state.messages, state.tools, state.input.output, strategy)
     params, state.dropped = await _fit(client, params, state.messages, state, strategy)
-    return _finish(state, params)
+    return await _finish(state, client, params)
 
 
 async def guard(
@@ -191,11 +191,11 @@ async def guard(
         base = {k: v for k, v in params.items() if k != "messages"}
         refit, state.dropped = await _fit(client, {**base, "messages": sent}, state.messages, state, strategy, reserve)
         params = {**base, "messages": [*refit["messages"], *tail]}
-    return _within_limits(state, params, state.usage + turn_usage)
+    return await _within_limits(state, client, params, state.usage + turn_usage)
 
 
-def _finish(state: RunState, params: dict[str, Any]) -> Prepared:
-    params = _within_limits(state, params, state.usage)
+async def _finish(state: RunState, client: anthropic.AsyncAnthropic, params: dict[str, Any]) -> Prepared:
+    params = await _within_limits(state, client, params, state.usage)
     settings, counter = state.settings, state.counter
     tokens = counter.estimate(params)  # one estimate: the limits, the cache minimum, the pacer
     sent = place_breakpoints(
@@ -205,12 +205,25 @@ def _finish(state: RunState, params: dict[str, Any]) -> Prepared:
     return Prepared(params, sent)
 
 
-def _within_limits(state: RunState, params: dict[str, Any], used: Usage) -> dict[str, Any]:
-    """The params if the request stays within the usage limits (max_tokens lowered to fit), else the error."""
+async def _within_limits(
+    state: RunState, client: anthropic.AsyncAnthropic, params: dict[str, Any], used: Usage
+) -> dict[str, Any]:
+    """The params if the request stays within the usage limits (max_tokens lowered to fit), else the error.
+
+    A token limit the estimate lands within its error of is decided on an exact count, as the
+    memory budget is: an estimate a few tokens low would send a prompt over the limit.
+    """
     limits = state.settings.usage_limits
     if limits is None:
         return params
-    prompt = state.counter.estimate(params)
+    counter = state.counter
+    prompt: int = counter.estimate(params)
+    bounds = [
+        (limits.input_tokens, used.prompt_tokens),
+        (limits.total_tokens, used.prompt_tokens + used.output_tokens),
+    ]
+    if any(limit is not None and counter.needs_exact(prompt, limit - spent) for limit, spent in bounds):
+        prompt = await counter.exact(client, params)
     why = limits.check(used, next_prompt_tokens=prompt, model=params["model"])
     if why is not None:
         raise UsageLimitExceeded(f"Usage limit reached before the next request: {why}")

@@ -230,14 +230,19 @@ class Measure(Protocol):
         ...
 
 
-def _extend(found: Facts, more: Facts) -> Facts:
-    base = found.cum[-1]
-    return Facts(
-        found.flags + more.flags,
-        found.sizes + more.sizes,
-        found.cum + [base + c for c in more.cum[1:]],
-        found.marked + [i + len(found.flags) for i in more.marked],
-    )
+def _extend(found: Facts, more: Facts, *, in_place: bool) -> Facts:
+    """`found` followed by `more`: grown in place when no one else holds `found` (a long history's
+    facts are not copied on every request), else a new `Facts`."""
+    base, offset = found.cum[-1], len(found.flags)
+    cum = [base + c for c in more.cum[1:]]
+    marked = [i + offset for i in more.marked]
+    if not in_place:
+        return Facts(found.flags + more.flags, found.sizes + more.sizes, found.cum + cum, found.marked + marked)
+    found.flags.extend(more.flags)
+    found.sizes.extend(more.sizes)
+    found.cum.extend(cum)
+    found.marked.extend(marked)
+    return found
 
 
 def sliced(found: Facts, ranges: Sequence[tuple[int, int]]) -> Facts:
@@ -280,20 +285,22 @@ class Estimate(int):
 class _Anchor:
     """The last exact prompt size, and the messages it counted with their local sizes.
 
-    `refs` (a copy of the list, which keeps the messages and so their ids valid) and `sizes` are
-    aligned; the id -> size map the general case needs is only built when a request is not the
-    counted list plus new messages at its end (trimming, a resumed history).
+    `refs` (a copy of the list, which keeps the messages and so their ids valid) and the first
+    `len(refs)` of `sizes` are aligned (the facts' list, which may grow after); the id -> size map
+    the general case needs is only built when a request is not the counted list plus new messages
+    at its end (trimming, a resumed history). `source` is the list counted, to tell in one look
+    that a request is that list grown.
     """
 
-    __slots__ = ("_by_id", "overhead", "refs", "scale", "sizes")
+    __slots__ = ("_by_id", "overhead", "refs", "scale", "sizes", "source")
 
-    def __init__(self, refs: list[Any], sizes: list[int], overhead: int, scale: float) -> None:
-        self.refs, self.sizes, self.overhead, self.scale = refs, sizes, overhead, scale
+    def __init__(self, source: list[Any], sizes: list[int], overhead: int, scale: float) -> None:
+        self.source, self.refs, self.sizes, self.overhead, self.scale = source, list(source), sizes, overhead, scale
         self._by_id: dict[int, int] | None = None
 
     def by_id(self) -> dict[int, int]:
         if self._by_id is None:
-            self._by_id = dict(zip(map(id, self.refs), self.sizes, strict=True))
+            self._by_id = dict(zip(map(id, self.refs), self.sizes[: len(self.refs)], strict=True))
         return self._by_id
 
 
@@ -321,7 +328,7 @@ class TokenCounter:
         self._exact: tuple[Any, int] | None = None  # the reply since the anchor, and its output_tokens
         self._anchor: _Anchor | None = None
         self._known: dict[int, tuple[Any, int, Any, Facts]] = {}  # id(list) -> (list, len, last item, facts)
-        self._estimated: tuple[Mapping[str, Any], Estimate] | None = None  # the last params estimated
+        self._estimated: list[tuple[Mapping[str, Any], Estimate]] = []  # this request's params, estimated
         self.context_tokens = self.peak_context_tokens = self.count_tokens_calls = 0
 
     def facts(self, messages: Sequence[Mapping[str, Any]]) -> Facts:
@@ -334,7 +341,10 @@ class TokenCounter:
             and known[1] <= n
             and (n == 0 or messages[known[1] - 1] is known[2])
         ):
-            result = known[3] if known[1] == n else _extend(known[3], facts(messages[known[1] :], self._memo))
+            result = known[3]
+            if known[1] < n:
+                shared = any(other[3] is result for key, other in self._known.items() if key != id(messages))
+                result = _extend(result, facts(messages[known[1] :], self._memo), in_place=not shared)
         else:
             result = facts(messages, self._memo)
         self.remember(messages, result)
@@ -370,18 +380,21 @@ class TokenCounter:
         The last one is remembered until the next exact figure: a request is estimated for the
         usage limits, the cache minimum and the rate limits, and only the first time costs.
         """
-        known = self._estimated
-        if known is not None and known[0] is params:
-            return known[1]
+        for known, found in self._estimated:
+            if known is params:
+                return found
         found = self._estimate(params)
-        self._estimated = (params, found)
+        if len(self._estimated) >= 4:
+            del self._estimated[0]
+        self._estimated.append((params, found))
         return found
 
     def same_size(self, params: Mapping[str, Any], like: Mapping[str, Any]) -> None:
         """`params` has the size of `like` (the same request with cache markers added): one estimate serves both."""
-        known = self._estimated
-        if known is not None and known[0] is like:
-            self._estimated = (params, known[1])
+        for known, found in self._estimated:
+            if known is like:
+                self._estimated.append((params, found))
+                return
 
     def _estimate(self, params: Mapping[str, Any]) -> Estimate:
         messages: Sequence[Any] = params.get("messages") or ()
@@ -403,7 +416,7 @@ class TokenCounter:
         for message in reversed(messages[-8:]):
             anchor = LEARNED.anchor(self.key, message)
             if anchor is not None:
-                self._anchor, self.scale, self._calibrated, self._estimated = anchor, anchor.scale, True, None
+                self._anchor, self.scale, self._calibrated, self._estimated = anchor, anchor.scale, True, []
                 return
 
     @property
@@ -449,8 +462,10 @@ class TokenCounter:
             self.scale = tokens / (found.cum[-1] + overhead)
             self._calibrated = True
             LEARNED.calibrated(self.key, self.scale)
-        anchor = _Anchor(list(messages), found.sizes, overhead, self.scale)
-        self._anchor, self._exact, self._estimated = anchor, None, None
+        anchor = _Anchor(
+            list(messages) if not isinstance(messages, list) else messages, found.sizes, overhead, self.scale
+        )
+        self._anchor, self._exact, self._estimated = anchor, None, []
         if messages:
             LEARNED.remember_anchor(self.key, messages[-1], anchor)
 
@@ -462,8 +477,10 @@ def _moved(anchor: _Anchor, messages: Sequence[Any], found: Facts, exact: tuple[
     Usually `messages` is the counted list with the loop's new messages after it (each a new
     object): then only that tail is looked at, and no id map of the history is built.
     """
-    n = len(anchor.refs)
-    if len(messages) >= n and all(map(operator.is_, messages, anchor.refs)):
+    refs = anchor.refs
+    n = len(refs)
+    grown = messages is anchor.source and len(messages) >= n and (not n or messages[n - 1] is refs[-1])
+    if grown or (len(messages) >= n and all(map(operator.is_, messages, refs))):
         tail = {id(messages[i]): found.sizes[i] for i in range(n, len(messages))}
         new = sum(tail.values())
         if exact is not None:

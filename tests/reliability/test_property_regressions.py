@@ -100,3 +100,46 @@ async def test_a_continuation_that_starts_like_the_prefill_is_kept(messages_serv
     result = await agent.run("Spell it.")
 
     assert result.output == "ccf"  # came out "cf"
+
+
+@tool
+def refuse(reason: str) -> str:
+    """Refuse a request."""
+    raise ValueError("")
+
+
+def three_refusals(request: Request) -> Reply:
+    """Fetches a page, then calls `refuse` three times at once, then answers."""
+    turn = sum(1 for m in request.messages if m["role"] == "assistant")
+    if turn == 0:
+        return Reply([tool_use("fetch", {"n": 1})])
+    if turn == 1:
+        return Reply([tool_use("refuse", {"reason": ""}) for _ in range(3)])
+    return Reply.text("Done.")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open: new content is estimated at the scale calibrated on what was counted; small blocks (three short "
+    "tool_results) weigh more per character than the dense page that set the scale, so the estimate lands far "
+    "below the prompt, outside its 10% error, and no exact count is asked (agentkit/_loop/tokens.py)",
+)
+async def test_an_input_token_limit_is_never_passed_by_small_blocks(messages_server: MessagesServer) -> None:
+    from agentkit import UsageLimitExceeded, UsageLimits
+
+    messages_server.respond_with(three_refusals)
+    await Agent(model="claude-haiku-4-5", tools=[fetch, refuse], client=messages_server.client()).run("Go.")
+    sizes = [estimate_tokens(r.body) for r in messages_server.requests]
+    limit = sum(sizes) - 1  # the third prompt does not fit
+    messages_server.requests.clear()
+    limited = Agent(
+        model="claude-haiku-4-5",
+        tools=[fetch, refuse],
+        usage_limits=UsageLimits(input_tokens=limit),
+        client=messages_server.client(),
+    )
+
+    with pytest.raises(UsageLimitExceeded):
+        await limited.run("Go.")
+
+    assert sum(estimate_tokens(r.body) for r in messages_server.requests) <= limit
