@@ -52,12 +52,18 @@ __all__ = [
 
 IMAGE_TOKENS = 1_600  # an image near the 1.15-megapixel cap; a PDF page costs about as much
 _CHARS_PER_TOKEN = 4
-_BLOCK_TOKENS = 3  # framing per content block (its type, ids); calibration absorbs the error
+_BLOCK_TOKENS = 3  # framing per content block (its type); calibration absorbs the error
+_TOOL_FRAMING = 12
+"""More framing per tool_use and tool_result block: the call id (~30 characters) and the fields around
+it. Calibration cannot absorb it: a turn of several short results weighs far more per character
+than the prose that set the scale, and was estimated well outside its error."""
 _MESSAGE_TOKENS = 4  # framing per message (role)
 UNCALIBRATED_ERROR = 0.35
 """How far off a local estimate may be before any response calibrated it: models from 4.7 on count
 about 30% more tokens than Haiku 4.5 for the same text, so a fixed chars-per-token guess can miss
 by that much."""
+
+_json = json.JSONEncoder(ensure_ascii=False, default=str).encode  # made once: json.dumps(...) builds one per call
 
 PROMPT, ASSISTANT, MARKED = 1, 2, 4  # message flags: a turn-starting user message, an assistant one, has markers
 _SHIFT = 3
@@ -69,12 +75,12 @@ def _chars(block: Mapping[str, Any]) -> tuple[int, int]:
     if kind == "text":
         return len(block.get("text") or ""), 0
     if kind == "tool_use" or kind == "server_tool_use":
-        return len(str(block.get("name", ""))) + len(json.dumps(block.get("input"), ensure_ascii=False)), 0
+        return len(str(block.get("name", ""))) + len(_json(block.get("input"))), _TOOL_FRAMING
     if kind == "tool_result":
         content = block.get("content")
         if isinstance(content, str):
-            return len(content), 0
-        chars = flat = 0
+            return len(content), _TOOL_FRAMING
+        chars, flat = 0, _TOOL_FRAMING
         for inner in content or ():
             c, f = _chars(inner) if isinstance(inner, Mapping) else (len(str(inner)), 0)
             chars, flat = chars + c, flat + f
@@ -86,7 +92,7 @@ def _chars(block: Mapping[str, Any]) -> tuple[int, int]:
         if isinstance(source, Mapping) and source.get("type") == "text":
             return len(str(source.get("data", ""))), 0
         return 0, IMAGE_TOKENS
-    return len(json.dumps(block, ensure_ascii=False, default=str)), 0
+    return len(_json(block)), 0
 
 
 def local_size(content: Any) -> int:
@@ -141,7 +147,8 @@ def _flags(message: Mapping[str, Any]) -> int:
 
 def _packed(message: Mapping[str, Any]) -> int:
     """`message_size(message) << _SHIFT | _flags(message)`, in one pass over its blocks (the first
-    request of a long history sizes every message: this is the loop that costs)."""
+    request of a long history sizes every message: this is the loop that costs, so the common
+    block types are sized inline)."""
     role, content = message.get("role"), message.get("content")
     flags = ASSISTANT if role == "assistant" else 0
     if isinstance(content, str):
@@ -152,21 +159,29 @@ def _packed(message: Mapping[str, Any]) -> int:
     answers = marked = False
     for block in content or ():
         blocks += 1
-        if type(block) is dict or isinstance(block, Mapping):
-            kind = block.get("type")
-            if kind == "text":
-                chars += len(block.get("text") or "")
-            else:
-                c, f = _chars(block)
-                chars, flat = chars + c, flat + f
-                answers = answers or kind == "tool_result"
-            if listed and not marked:
-                nested = block.get("content")
-                marked = block.get("cache_control") is not None or (
-                    isinstance(nested, list) and any(isinstance(b, Mapping) and b.get("cache_control") for b in nested)
-                )
-        else:
+        if type(block) is not dict and not isinstance(block, Mapping):
             chars += len(str(block))
+            continue
+        kind = block.get("type")
+        nested = block.get("content")
+        if kind == "text":
+            chars += len(block.get("text") or "")
+        elif kind == "tool_use":
+            name = block.get("name", "")
+            chars += len(name if type(name) is str else str(name)) + len(_json(block.get("input")))
+            flat += _TOOL_FRAMING
+        elif kind == "tool_result" and type(nested) is str:
+            chars += len(nested)
+            flat += _TOOL_FRAMING
+            answers = True
+        else:
+            c, f = _chars(block)
+            chars, flat = chars + c, flat + f
+            answers = answers or kind == "tool_result"
+        if listed and not marked:
+            marked = block.get("cache_control") is not None or (
+                type(nested) is list and any(isinstance(b, Mapping) and b.get("cache_control") for b in nested)
+            )
     size = math.ceil(chars / _CHARS_PER_TOKEN) + flat + blocks * _BLOCK_TOKENS + _MESSAGE_TOKENS
     if role == "user" and not (listed and answers):
         flags |= PROMPT
