@@ -33,6 +33,7 @@ import time
 from typing import Any
 
 from agentkit import Agent
+from agentkit._loop._learned import LEARNED
 from agentkit._loop.prepare import build_params
 from agentkit._loop.prepare import prepare as prepare_request
 from agentkit._loop.state import RunInput, RunState
@@ -147,7 +148,12 @@ async def measure(turns: int, budgeted: bool, repeats: int) -> tuple[float, floa
     for _ in range(repeats):
         fresh = copy.deepcopy(messages)  # new objects: nothing about them is memoised yet
         gc.collect()  # the copy's garbage is not the preparation's
+        gc.freeze()  # and the history is old data, as in a long-lived process: no collection walks it
         first.append(await prepare(subject, None, fresh, TokenCounter(model=MODEL)))
+    LEARNED.reset()  # forget the copies above: evicting one frees a whole history, which is not preparation
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
     counter = TokenCounter(model=MODEL)
     state = run_state(subject, messages, counter)
     await prepare(subject, state, messages, counter)

@@ -300,22 +300,36 @@ class Estimate(int):
 class _Anchor:
     """The last exact prompt size, and the messages it counted with their local sizes.
 
-    `refs` (a copy of the list, which keeps the messages and so their ids valid) and the first
-    `len(refs)` of `sizes` are aligned (the facts' list, which may grow after); the id -> size map
-    the general case needs is only built when a request is not the counted list plus new messages
-    at its end (trimming, a resumed history). `source` is the list counted, to tell in one look
-    that a request is that list grown.
+    `source` is the list counted, its first `n` messages (ending in `last`) the ones counted, and
+    the first `n` of `sizes` (the facts' list, which may grow after) their sizes. Nothing is copied:
+    the loop only appends to a history, so a request that is `source` grown is told in one look,
+    and `refs()` slices the counted messages out only for the general case (trimming, a resumed
+    history), or says None when the list was cut short or changed at its counted end since.
     """
 
-    __slots__ = ("_by_id", "overhead", "refs", "scale", "sizes", "source")
+    __slots__ = ("_by_id", "last", "n", "overhead", "scale", "sizes", "source")
 
     def __init__(self, source: list[Any], sizes: list[int], overhead: int, scale: float) -> None:
-        self.source, self.refs, self.sizes, self.overhead, self.scale = source, list(source), sizes, overhead, scale
+        self.source, self.n, self.last = source, len(source), source[-1] if source else None
+        self.sizes, self.overhead, self.scale = sizes, overhead, scale
         self._by_id: dict[int, int] | None = None
+
+    def grown_into(self, messages: Sequence[Any]) -> bool:
+        """Whether `messages` is the counted list with messages appended (or as it was)."""
+        n = self.n
+        return messages is self.source and len(messages) >= n and (not n or messages[n - 1] is self.last)
+
+    def refs(self) -> list[Any] | None:
+        """The counted messages, or None if `source` no longer starts with them."""
+        n, source = self.n, self.source
+        if len(source) < n or (n and source[n - 1] is not self.last):
+            return None
+        return source[:n]
 
     def by_id(self) -> dict[int, int]:
         if self._by_id is None:
-            self._by_id = dict(zip(map(id, self.refs), self.sizes[: len(self.refs)], strict=True))
+            refs = self.refs() or []
+            self._by_id = dict(zip(map(id, refs), self.sizes[: len(refs)], strict=True))
         return self._by_id
 
 
@@ -420,7 +434,10 @@ class TokenCounter:
         if anchor is None:
             rate = self.margin if self._calibrated else UNCALIBRATED_ERROR
             return Estimate(total, math.ceil(rate * total))
-        moved = _moved(anchor, messages, found, self._exact) + abs(overhead - anchor.overhead)
+        moved = _moved(anchor, messages, found, self._exact)
+        if moved is None:  # the counted history was changed in place: as uncertain as with no anchor
+            return Estimate(total, math.ceil(self.margin * total))
+        moved += abs(overhead - anchor.overhead)
         return Estimate(total, math.ceil(self.margin * moved * self.scale))
 
     def _adopt(self, messages: Sequence[Any]) -> None:
@@ -485,17 +502,22 @@ class TokenCounter:
             LEARNED.remember_anchor(self.key, messages[-1], anchor)
 
 
-def _moved(anchor: _Anchor, messages: Sequence[Any], found: Facts, exact: tuple[Any, int] | None) -> int:
+def _moved(anchor: _Anchor, messages: Sequence[Any], found: Facts, exact: tuple[Any, int] | None) -> int | None:
     """The local size of what differs from the anchor's messages: the new ones (but the reply known
-    exactly) and the ones left out. Each distinct message object counts once.
+    exactly) and the ones left out. Each distinct message object counts once. None when the
+    anchor's list has changed under it (it no longer tells what was counted).
 
     Usually `messages` is the counted list with the loop's new messages after it (each a new
     object): then only that tail is looked at, and no id map of the history is built.
     """
-    refs = anchor.refs
-    n = len(refs)
-    grown = messages is anchor.source and len(messages) >= n and (not n or messages[n - 1] is refs[-1])
-    if grown or (len(messages) >= n and all(map(operator.is_, messages, refs))):
+    n = anchor.n
+    grown = anchor.grown_into(messages)
+    if not grown:
+        refs = anchor.refs()
+        if refs is None:
+            return None
+        grown = len(messages) >= n and all(map(operator.is_, messages, refs))
+    if grown:
         tail = {id(messages[i]): found.sizes[i] for i in range(n, len(messages))}
         new = sum(tail.values())
         if exact is not None:
