@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any
-
-from pydantic import BaseModel, TypeAdapter
-from pydantic_core import PydanticSerializationError
+from typing import TYPE_CHECKING, Any
 
 from ._checks import block_problem, find_surrogate
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
 
 __all__ = ["content_of", "error_text"]
 
@@ -67,6 +67,9 @@ def content_of(tool: str, value: Any) -> tuple[Content, bool, str | None]:
         warning: str | None = "tool_result_blocks_invalid"  # sent as the JSON it is, below
     else:
         warning = None
+    from pydantic import BaseModel  # here: a plain text result needs no pydantic
+    from pydantic_core import PydanticSerializationError
+
     try:
         if isinstance(value, BaseModel):
             return value.model_dump_json(), False, warning
@@ -108,4 +111,6 @@ def _unserialisable(tool: str, value: Any) -> str:
 
 @functools.cache
 def _any_adapter() -> TypeAdapter[Any]:
+    from pydantic import TypeAdapter
+
     return TypeAdapter(Any)

@@ -9,11 +9,12 @@ is not an object (`int`, `list[Model]`, a union) is wrapped as `{"result": ...}`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeAlias, TypeVar
-
-from pydantic import BaseModel, TypeAdapter, ValidationError, create_model
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar
 
 from ._schema import error_lines, strip_titles
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel, TypeAdapter, ValidationError
 
 T = TypeVar("T")
 OutputMode: TypeAlias = Literal["tool", "native"]
@@ -35,6 +36,8 @@ class OutputSpec(Generic[T]):
     def __init__(self, output_type: type[T] | Any, mode: OutputMode = "tool") -> None:
         if mode not in ("tool", "native"):
             raise ValueError(f"output_mode must be 'tool' or 'native', not {mode!r}")
+        from pydantic import TypeAdapter, create_model  # loaded with the first typed output, not at import
+
         self.output_type = output_type
         self.mode: OutputMode = mode
         schema = strip_titles(TypeAdapter(output_type).json_schema())

@@ -11,7 +11,6 @@ the caller; the `*_sync` twins drive the same from a script.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, aclosing, asynccontextmanager, contextmanager
@@ -252,6 +251,8 @@ def _blocking_iter(portal: BlockingPortal, run: RunStream) -> Iterator[RunEvent]
 
 def refuse_running_loop(method: str, instead: str) -> None:
     """A sync entry point inside an event loop would block it; say what to call instead."""
+    import asyncio  # here, not at import: `from agentkit import Agent` need not load asyncio
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:

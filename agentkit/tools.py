@@ -17,16 +17,15 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar, ov
 
 import anyio
 import anyio.to_thread
-from pydantic import ValidationError
 
 from ._docstrings import parse_docstring
 from ._schema import error_lines
 from ._tool_results import content_of, error_text
-from ._tool_schema import Param, build, check_name, check_object_schema, is_async, unwrapped
 from .errors import ToolDefinitionError, ToolError
 from .usage import Usage
 
 if TYPE_CHECKING:
+    from ._tool_schema import Param
     from .agent import Agent
 
 __all__ = ["ApprovalPolicy", "RunContext", "Tool", "ToolResult", "Toolset", "is_toolset", "tool"]
@@ -206,6 +205,8 @@ class Tool:
                 "pass a function or a method."
             )
         default_name: str = getattr(function, "__name__", type(function).__name__)
+        from ._tool_schema import build, check_name, is_async, unwrapped  # pydantic loads with the first tool
+
         tool_name = check_name(name or default_name, function)
         doc_description, param_docs = parse_docstring(inspect.getdoc(unwrapped(function)))
         is_method, params, model, schema = build(tool_name, function, param_docs, _is_run_context)
@@ -242,6 +243,8 @@ class Tool:
             durable: In a durable run, a checkpointed step of its own.
         """
         self = cls.__new__(cls)
+        from ._tool_schema import check_name, check_object_schema
+
         check_object_schema(name, input_schema, function)
         self._setup(function, check_name(name, function), description, input_schema, timeout)
         self.idempotent, self.requires_approval, self.durable = idempotent, requires_approval, durable
@@ -314,6 +317,8 @@ class Tool:
             )
         if not isinstance(arguments, dict):
             return ToolResult(f"Tool '{self.name}' takes a JSON object of arguments.", is_error=True)
+        from pydantic import ValidationError  # loaded already: this tool's validator is pydantic's
+
         try:
             call = self._prepare(arguments, ctx)
         except ValidationError as exc:

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from jinja2 import meta
 
-from ..prompts import _environment, _template_line, read_text_file, render_bounded
+from .._jinja import environment, render_bounded, template_line
+from ..prompts import read_text_file
 from .source import Loc, Mark, located
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ class _Template:
         if self.source is None:
             return None
         try:
-            return _environment(self.search_path).parse(self.source)
+            return environment(self.search_path).parse(self.source)
         except jinja2.TemplateSyntaxError as exc:
             self.problems.append(self.problem(exc.lineno, f"template syntax error: {exc.message}"))
             return None
@@ -96,14 +97,14 @@ def check_template(loaded: LoadedSpec, variables: dict[str, Any]) -> list[str]:
     if found:
         return template.problems
     try:
-        compiled = _environment(template.search_path).from_string(template.source)
+        compiled = environment(template.search_path).from_string(template.source)
         _within(RENDER_SECONDS, lambda: render_bounded(compiled, variables))
     except RecursionError as exc:
-        at = int(_template_line(exc, "<template>").lstrip(":") or 1)
+        at = int(template_line(exc, "<template>").lstrip(":") or 1)
         message = "it recurses without end (a macro or an include that calls itself)"
         template.problems.append(template.problem(at, f"the template does not render: {message}"))
     except Exception as exc:
-        at = int(_template_line(exc, "<template>").lstrip(":") or 1)
+        at = int(template_line(exc, "<template>").lstrip(":") or 1)
         template.problems.append(template.problem(at, f"the template does not render: {_explain(exc)}"))
     return template.problems
 
