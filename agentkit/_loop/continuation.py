@@ -101,7 +101,7 @@ async def complete(
                 async for item in items:
                     if isinstance(item, TextDelta):
                         if shown := held.feed(echo.feed(item.text)):
-                            yield TextDelta(shown)
+                            yield item if shown == item.text else TextDelta(shown)
                     elif isinstance(item, Retrying):
                         held, echo = _HeldWhitespace(), _Echo(echo.prefill)
                         yield item

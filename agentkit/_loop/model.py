@@ -214,8 +214,11 @@ def assistant_message(response: Message) -> MessageParam | None:
 
 def dump_block(block: Any) -> dict[str, Any]:
     """A response block as a request param, exactly as the SDK itself would send it back."""
-    exclude = _excluded(type(block))
-    return cast(dict[str, Any], block.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude=exclude))
+    exclude = _excluded(type(block))  # `model_dump`'s own serializer, called without its wrapper's checks
+    dumped = block.__pydantic_serializer__.to_python(
+        block, mode="json", by_alias=True, exclude_unset=True, exclude=exclude
+    )
+    return cast(dict[str, Any], dumped)
 
 
 _EXCLUDED: dict[type, Any] = {}
