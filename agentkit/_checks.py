@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .errors import InputError
 
-__all__ = ["block_problem", "check_history", "check_prompt", "find_surrogate"]
+__all__ = ["block_problem", "check_history", "check_prompt", "find_surrogate", "forget_checked", "remember_checked"]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
@@ -64,10 +65,18 @@ def find_surrogate(value: Any, path: str = "") -> tuple[str, int, str] | None:
     return None
 
 
-def _no_surrogate(value: Any, path: str) -> None:
+def _no_surrogate(value: Any, path: str, *, offset: int = 0) -> None:
+    """Raise for the first lone surrogate in `value`; a list `value` that starts at index `offset`
+    of the history names its items by their place there."""
     if not _may_hold_surrogate(value):
         return
-    hit = find_surrogate(value, path)
+    hit = None
+    if offset:
+        for k, item in enumerate(value):
+            if (hit := find_surrogate(item, f"{path}[{offset + k}]")) is not None:
+                break
+    else:
+        hit = find_surrogate(value, path)
     if hit is not None:
         where, index, char = hit
         raise InputError(f"{where}: a lone surrogate U+{ord(char):04X} at character {index}; {_SURROGATE_FIX}")
@@ -222,9 +231,12 @@ def check_history(messages: Any) -> None:
             f"history: expected a list of messages, got {type(messages).__name__}; pass a previous "
             "result's messages, e.g. history=result.messages"
         )
+    seen = _seen(messages)
+    if seen == len(messages):
+        return  # this very list, as it was when checked (or as a run left it)
     plain = [_plain(m) for m in messages]
     _check_shapes(plain)
-    _no_surrogate(plain, "history")  # one pass over the whole history
+    _no_surrogate(plain[seen:], "history", offset=seen)  # one pass over what was not checked
     turn = _Turn()
     for i, message in enumerate(plain):
         role = message["role"]
@@ -235,6 +247,33 @@ def check_history(messages: Any) -> None:
             turn = _Turn(i, _blocks(message))
     if turn.caller is not None and turn.caller != len(plain) - 1:
         turn.close(len(plain))  # the last message's calls may still wait; earlier ones may not
+    remember_checked(messages)
+
+
+_CHECKED: deque[tuple[Sequence[Any], int, Any]] = deque(maxlen=8)
+"""Histories checked or left by a run, as (list, length, last message): a conversation passes
+`history=result.messages` turn after turn, and a list seen before is not walked again. Held, not
+keyed by `id()`, so an entry cannot be mistaken for a new list; eight at most."""
+
+
+def remember_checked(messages: Sequence[Any]) -> None:
+    """`messages` is a valid history as it stands (one a run has just left, say)."""
+    if messages:
+        _CHECKED.append((messages, len(messages), messages[-1]))
+
+
+def forget_checked() -> None:
+    """Forget every history checked (tests start with none)."""
+    _CHECKED.clear()
+
+
+def _seen(messages: Sequence[Any]) -> int:
+    """How many of the first messages of `messages` were checked already (the list only grew since)."""
+    for known, count, last in reversed(_CHECKED):
+        n: int = count
+        if known is messages and len(messages) >= n and messages[n - 1] is last:
+            return n
+    return 0
 
 
 def _check_shapes(plain: list[Any]) -> None:

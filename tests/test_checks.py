@@ -261,3 +261,17 @@ def test_the_checks_import_without_the_sdk() -> None:
     code = "import sys, agentkit._checks; print(any(m.startswith('anthropic') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_a_checked_history_that_grew_is_checked_again_where_it_grew() -> None:
+    history: list[dict[str, object]] = [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": [{"type": "text", "text": "Hello."}]},
+    ]
+    check_history(history)  # remembered as checked
+    history.append({"role": "user", "content": "caf\udce9"})
+    with pytest.raises(InputError, match=r"history\[2\]\.content"):
+        check_history(history)
+    history[2] = {"role": "assistant", "content": "again"}
+    with pytest.raises(InputError, match="two assistant messages in a row"):
+        check_history(history)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from .._checks import remember_checked
 from ..errors import ContextWindowExceeded, MaxTurnsExceeded, Refused, RunError
 from ..pacing import RunPacing
 from ..result import RunEvent, RunFinished, RunResult, ToolCallFinished, ToolCallReady, TurnFinished
@@ -240,6 +241,7 @@ def _result(
     *,
     pending: list[ToolCallReady] | None = None,
 ) -> RunResult[Any]:
+    remember_checked(state.messages)  # valid as the run leaves it: `history=result.messages` is not walked again
     return RunResult(
         output,
         state.messages,

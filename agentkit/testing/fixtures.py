@@ -37,12 +37,16 @@ def _describe(server: MessagesServer) -> str:
 
 @pytest.fixture(autouse=True)
 def _agentkit_learned_facts() -> Iterator[None]:
-    """Each test starts with nothing learned about models (prefill, output limits, token scale)."""
+    """Each test starts with nothing learned about models (prefill, output limits, token scale),
+    and no history taken as checked."""
+    from agentkit._checks import forget_checked
     from agentkit._loop._learned import LEARNED
 
     LEARNED.reset()
+    forget_checked()
     yield
     LEARNED.reset()
+    forget_checked()
 
 
 _CHECKED = pytest.StashKey[int]()  # how many rejections the call phase already reported
