@@ -124,6 +124,8 @@ class Figures:
     """N -> (wall, client CPU, server CPU) seconds of N runs at once, per round."""
     lost: dict[int, list[int]] = field(default_factory=dict)
     """N -> runs that failed (a connect timeout under load, say), per round."""
+    rss: dict[int, list[int]] = field(default_factory=dict)
+    """N -> bytes the process's resident memory rose while the N runs went, per round."""
 
 
 def rotations(names: list[str], rounds: int) -> Iterator[list[str]]:
@@ -176,9 +178,11 @@ async def concurrent(server: Server, names: list[str], n: int, rounds: int, figu
                 task = CONTENDERS[name](client)
                 freeze()
                 served, wall, cpu = server.cpu(), time.perf_counter(), time.process_time()
-                outputs = await asyncio.gather(*(task() for _ in range(n)), return_exceptions=True)
+                with peak_rss() as peak:
+                    outputs = await asyncio.gather(*(task() for _ in range(n)), return_exceptions=True)
                 wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
                 figures[name].concurrent.setdefault(n, []).append((wall, cpu, server.cpu() - served))
+                figures[name].rss.setdefault(n, []).append(peak.bytes)
             lost = [output for output in outputs if isinstance(output, BaseException)]
             figures[name].lost.setdefault(n, []).append(len(lost))
             for output in outputs:
@@ -187,6 +191,39 @@ async def concurrent(server: Server, names: list[str], n: int, rounds: int, figu
             if lost:
                 note = f"[{name}: {len(lost)} of {n:,} runs failed; the first: {lost[0]!r}]"
                 print(note, file=sys.stderr, flush=True)
+
+
+@dataclass
+class Peak:
+    bytes: int = 0
+
+
+@contextmanager
+def peak_rss(every: float = 0.005) -> Iterator[Peak]:
+    """How far the process's resident memory rose above where it started, sampled every `every` seconds
+    from a thread (Linux's /proc/self/statm; 0 elsewhere)."""
+    import threading
+
+    def rss() -> int:
+        try:
+            return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except OSError:
+            return 0
+
+    peak, start, done = Peak(), rss(), threading.Event()
+
+    def sample() -> None:
+        while not done.wait(every):
+            peak.bytes = max(peak.bytes, rss() - start)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield peak
+    finally:
+        done.set()
+        sampler.join()
+        peak.bytes = max(peak.bytes, rss() - start)
 
 
 def freeze() -> None:
@@ -244,7 +281,8 @@ def report_concurrent(names: list[str], figures: dict[str, Figures], latency: fl
     ideal = CALLS_PER_RUN * latency
     lines += [
         f"N runs at once, {latency * 1e3:.0f} ms server latency per model call: wall time (median of rounds), "
-        f"its ratio to the ideal {ideal * 1e3:.0f} ms and to the floor, and client CPU per model call",
+        f"its ratio to the ideal {ideal * 1e3:.0f} ms and to the floor, client CPU per model call, and the peak "
+        "rise of the process's resident memory while the N runs went",
         "",
         "| contender | " + " | ".join(f"N = {n:,}" for n in sizes) + " |",
         "|---|" + "---|" * len(sizes),
@@ -256,9 +294,10 @@ def report_concurrent(names: list[str], figures: dict[str, Figures], latency: fl
             base = statistics.median(w for w, _, _ in floor.concurrent[n])
             cpu = statistics.median(c for _, c, _ in figures[name].concurrent[n]) / (n * CALLS_PER_RUN)
             lost = sum(figures[name].lost.get(n, ()))
+            peak = statistics.median(figures[name].rss.get(n, [0])) / 2**20
             cells.append(
-                f"{wall * 1e3:,.0f} ms ({wall / ideal:.2f}x ideal, {wall / base:.2f}x floor; {cpu * 1e3:.1f} ms"
-                + (f"; {lost:,} runs failed)" if lost else ")")
+                f"{wall * 1e3:,.0f} ms ({wall / ideal:.2f}x ideal, {wall / base:.2f}x floor; {cpu * 1e3:.1f} ms; "
+                f"+{peak:,.0f} MiB" + (f"; {lost:,} runs failed)" if lost else ")")
             )
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     served = [s / (n * CALLS_PER_RUN) for f in figures.values() for n in sizes for _, _, s in f.concurrent[n]]
