@@ -250,15 +250,19 @@ def check_history(messages: Any) -> None:
     remember_checked(messages)
 
 
-_CHECKED: deque[tuple[Sequence[Any], int, Any]] = deque(maxlen=8)
-"""Histories checked or left by a run, as (list, length, last message): a conversation passes
-`history=result.messages` turn after turn, and a list seen before is not walked again. Held, not
-keyed by `id()`, so an entry cannot be mistaken for a new list; eight at most."""
+_CHECKED: deque[tuple[Sequence[Any], int, Any]] = deque(maxlen=4)
+"""Plain lists checked, as (list, length, last message): a history reused run after run (examples,
+say) is not walked again. Held, not keyed by `id()`, so an entry cannot be mistaken for a new list;
+four at most. A run's own `History` needs no entry: it carries its mark."""
 
 
 def remember_checked(messages: Sequence[Any]) -> None:
-    """`messages` is a valid history as it stands (one a run has just left, say)."""
-    if messages:
+    """`messages` is a valid history as it stands."""
+    if not messages:
+        return
+    if hasattr(messages, "checked"):  # a run's History: the mark goes on the list
+        messages.checked = (len(messages), messages[-1])
+    else:
         _CHECKED.append((messages, len(messages), messages[-1]))
 
 
@@ -268,7 +272,11 @@ def forget_checked() -> None:
 
 
 def _seen(messages: Sequence[Any]) -> int:
-    """How many of the first messages of `messages` were checked already (the list only grew since)."""
+    """How many of the first messages of `messages` were checked already (the list only grew since):
+    a run's `History` says so itself; another list is looked up among the last few checked."""
+    valid_prefix = getattr(messages, "valid_prefix", None)
+    if valid_prefix is not None and (known := valid_prefix()):
+        return int(known)
     for known, count, last in reversed(_CHECKED):
         n: int = count
         if known is messages and len(messages) >= n and messages[n - 1] is last:

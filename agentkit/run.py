@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from ._history import History
 from .errors import ConfigurationError, InputError
 from .result import RunEvent, RunFinished, RunResult, RunStream
 
@@ -134,15 +135,17 @@ async def open_run(request: RunRequest) -> AsyncIterator[RunInput]:
                 await stack.enter_async_context(toolset)
         journal: Journal = Journal()
         if request.session is None:
-            messages = [*(request.history or ()), *([prompt] if prompt is not None else [])]
+            messages = History([*(request.history or ()), *([prompt] if prompt is not None else [])])
+            if isinstance(request.history, History):
+                messages.anchor = request.history.anchor  # the last run's exact count goes on with it
         else:
             store = settings.session_store or _default_store()
             journal = await stack.enter_async_context(_held(store, request.session))
             saved = await store.load(request.session)
             if prompt is not None:
-                messages = [*saved, prompt]
+                messages = History([*saved, prompt])
             elif saved:
-                messages = saved
+                messages = History(saved)
             else:
                 raise ConfigurationError(
                     f"Session {request.session!r} has no unfinished run to resume; run() it with a prompt"

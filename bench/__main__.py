@@ -9,7 +9,7 @@ import subprocess
 import sys
 from importlib import metadata
 
-from bench import agent_loop, batch, cost, durable, history, pacing, sessions, startup
+from bench import account, agent_loop, batch, cost, durable, history, pacing, sessions, startup
 
 
 def machine() -> str:
@@ -34,6 +34,7 @@ def main() -> None:
     for bench in (agent_loop, startup, history, cost, sessions, pacing, durable, batch):
         bench.main(quick)
         print(flush=True)
+    account.main(["--runs", "100" if quick else "1000"])
 
 
 if __name__ == "__main__":

@@ -124,8 +124,8 @@ class Figures:
     """N -> (wall, client CPU, server CPU) seconds of N runs at once, per round."""
     lost: dict[int, list[int]] = field(default_factory=dict)
     """N -> runs that failed (a connect timeout under load, say), per round."""
-    rss: dict[int, list[int]] = field(default_factory=dict)
-    """N -> bytes the process's resident memory rose while the N runs went, per round."""
+    memory: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """N -> (peak, retained) bytes of Python allocations of N runs at once (one traced round)."""
 
 
 def rotations(names: list[str], rounds: int) -> Iterator[list[str]]:
@@ -178,12 +178,12 @@ async def concurrent(server: Server, names: list[str], n: int, rounds: int, figu
                 task = CONTENDERS[name](client)
                 freeze()
                 served, wall, cpu = server.cpu(), time.perf_counter(), time.process_time()
-                with peak_rss() as peak:
-                    outputs = await asyncio.gather(*(task() for _ in range(n)), return_exceptions=True)
+                outputs = await asyncio.gather(*(task() for _ in range(n)), return_exceptions=True)
                 wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
                 figures[name].concurrent.setdefault(n, []).append((wall, cpu, server.cpu() - served))
-                figures[name].rss.setdefault(n, []).append(peak.bytes)
             lost = [output for output in outputs if isinstance(output, BaseException)]
+            if n not in figures[name].memory:
+                figures[name].memory[n] = await traced(server, name, n)
             figures[name].lost.setdefault(n, []).append(len(lost))
             for output in outputs:
                 if not isinstance(output, BaseException):
@@ -193,37 +193,20 @@ async def concurrent(server: Server, names: list[str], n: int, rounds: int, figu
                 print(note, file=sys.stderr, flush=True)
 
 
-@dataclass
-class Peak:
-    bytes: int = 0
-
-
-@contextmanager
-def peak_rss(every: float = 0.005) -> Iterator[Peak]:
-    """How far the process's resident memory rose above where it started, sampled every `every` seconds
-    from a thread (Linux's /proc/self/statm; 0 elsewhere)."""
-    import threading
-
-    def rss() -> int:
-        try:
-            return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except OSError:
-            return 0
-
-    peak, start, done = Peak(), rss(), threading.Event()
-
-    def sample() -> None:
-        while not done.wait(every):
-            peak.bytes = max(peak.bytes, rss() - start)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    try:
-        yield peak
-    finally:
-        done.set()
-        sampler.join()
-        peak.bytes = max(peak.bytes, rss() - start)
+async def traced(server: Server, name: str, n: int) -> tuple[int, int]:
+    """One more round of `n` runs at once under tracemalloc (slower, so not timed): the peak of Python
+    allocations while they went, and what they left allocated once done and collected."""
+    async with make_client(server.url) as client:
+        task = CONTENDERS[name](client)
+        await task()  # the client's pool and the contender's one-time setup are not the runs'
+        freeze()
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        await asyncio.gather(*(task() for _ in range(n)), return_exceptions=True)
+        gc.collect()
+        after, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return peak - before, after - before
 
 
 def freeze() -> None:
@@ -281,8 +264,8 @@ def report_concurrent(names: list[str], figures: dict[str, Figures], latency: fl
     ideal = CALLS_PER_RUN * latency
     lines += [
         f"N runs at once, {latency * 1e3:.0f} ms server latency per model call: wall time (median of rounds), "
-        f"its ratio to the ideal {ideal * 1e3:.0f} ms and to the floor, client CPU per model call, and the peak "
-        "rise of the process's resident memory while the N runs went",
+        f"its ratio to the ideal {ideal * 1e3:.0f} ms and to the floor, client CPU per model call; and in one "
+        "more round under tracemalloc, the peak of Python allocations and what the N runs left allocated when done",
         "",
         "| contender | " + " | ".join(f"N = {n:,}" for n in sizes) + " |",
         "|---|" + "---|" * len(sizes),
@@ -294,10 +277,11 @@ def report_concurrent(names: list[str], figures: dict[str, Figures], latency: fl
             base = statistics.median(w for w, _, _ in floor.concurrent[n])
             cpu = statistics.median(c for _, c, _ in figures[name].concurrent[n]) / (n * CALLS_PER_RUN)
             lost = sum(figures[name].lost.get(n, ()))
-            peak = statistics.median(figures[name].rss.get(n, [0])) / 2**20
+            peak, retained = figures[name].memory.get(n, (0, 0))
             cells.append(
                 f"{wall * 1e3:,.0f} ms ({wall / ideal:.2f}x ideal, {wall / base:.2f}x floor; {cpu * 1e3:.1f} ms; "
-                f"+{peak:,.0f} MiB" + (f"; {lost:,} runs failed)" if lost else ")")
+                f"peak {peak / 2**20:,.1f} MiB, left {retained / 2**10:,.0f} KiB"
+                + (f"; {lost:,} runs failed)" if lost else ")")
             )
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     served = [s / (n * CALLS_PER_RUN) for f in figures.values() for n in sizes for _, _, s in f.concurrent[n]]

@@ -48,6 +48,14 @@ def test_agent_loop_runs_every_contender_and_reports_them() -> None:
         assert "pydantic-ai skipped: not installed" in done.stdout
 
 
+def test_account_times_agentkits_own_stages_in_real_runs() -> None:
+    from bench import account
+
+    table = account.main(["--runs", "3"])
+    stages = {row.split("`")[1] for row in table.splitlines() if row.startswith("| `")}
+    assert {"prepare", "_parsed", "run_tools", "parse_headers", "TokenCounter.observe"} <= stages, table
+
+
 def test_history_scale_prepares_requests_through_the_stages() -> None:
     from bench import history
 

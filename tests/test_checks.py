@@ -275,3 +275,14 @@ def test_a_checked_history_that_grew_is_checked_again_where_it_grew() -> None:
     history[2] = {"role": "assistant", "content": "again"}
     with pytest.raises(InputError, match="two assistant messages in a row"):
         check_history(history)
+
+
+def test_a_runs_history_is_checked_again_once_changed_where_it_was_marked() -> None:
+    from agentkit._history import History
+
+    history = History([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."}])
+    history.checked = (2, history[-1])  # as a run leaves it
+    check_history(history)
+    history[-1] = {"role": "assistant", "content": [{"type": "text", "text": LONE}]}  # edited in place
+    with pytest.raises(InputError, match=r"history\[1\]\.content"):
+        check_history(history)

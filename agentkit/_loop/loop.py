@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from .._checks import remember_checked
+from .._history import History
 from ..errors import ContextWindowExceeded, MaxTurnsExceeded, Refused, RunError
 from ..pacing import RunPacing
 from ..result import RunEvent, RunFinished, RunResult, ToolCallFinished, ToolCallReady, TurnFinished
@@ -241,7 +241,10 @@ def _result(
     *,
     pending: list[ToolCallReady] | None = None,
 ) -> RunResult[Any]:
-    remember_checked(state.messages)  # valid as the run leaves it: `history=result.messages` is not walked again
+    messages = state.messages
+    if isinstance(messages, History):  # for the next run on `history=result.messages`
+        messages.checked = (len(messages), messages[-1] if messages else None)  # valid as the run leaves it
+        messages.anchor = state.counter.carried()
     return RunResult(
         output,
         state.messages,

@@ -441,15 +441,16 @@ class TokenCounter:
         return Estimate(total, math.ceil(self.margin * moved * self.scale))
 
     def _adopt(self, messages: Sequence[Any]) -> None:
-        """Take over the anchor of an earlier run whose last counted message is among the last of
-        `messages`: a run resumed with `history=result.messages` needs no fresh calibration."""
-        from ._learned import LEARNED
+        """Take over the exact count an earlier run left on `messages` (a `History`): a run resumed
+        with `history=result.messages` needs no fresh calibration."""
+        carried = getattr(messages, "anchor", None)
+        if carried is not None and carried[0] == self.key and carried[1] is not None:
+            anchor = carried[1]
+            self._anchor, self.scale, self._calibrated, self._estimated = anchor, anchor.scale, True, []
 
-        for message in reversed(messages[-8:]):
-            anchor = LEARNED.anchor(self.key, message)
-            if anchor is not None:
-                self._anchor, self.scale, self._calibrated, self._estimated = anchor, anchor.scale, True, []
-                return
+    def carried(self) -> tuple[tuple[str, str], Any] | None:
+        """What a `History` carries to the next run: this counter's key and last exact count."""
+        return (self.key, self._anchor) if self._anchor is not None else None
 
     @property
     def calibrated(self) -> bool:
@@ -498,8 +499,6 @@ class TokenCounter:
             list(messages) if not isinstance(messages, list) else messages, found.sizes, overhead, self.scale
         )
         self._anchor, self._exact, self._estimated = anchor, None, []
-        if messages:
-            LEARNED.remember_anchor(self.key, messages[-1], anchor)
 
 
 def _moved(anchor: _Anchor, messages: Sequence[Any], found: Facts, exact: tuple[Any, int] | None) -> int | None:

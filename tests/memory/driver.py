@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentkit._history import History
 from agentkit._loop.cache import place_breakpoints
 from agentkit._loop.tokens import TokenCounter
 from agentkit.memory import DropOldest, Fit, MemoryStrategy
@@ -34,7 +35,7 @@ class Conversation:
     budget: int | None
     memory: MemoryStrategy = field(default_factory=DropOldest)
     cache: str = "auto"
-    messages: list[dict[str, Any]] = field(default_factory=list)
+    messages: History = field(default_factory=History)  # carries each run's last exact count, as Agent.run's does
     sent: list[dict[str, Any]] = field(default_factory=list)
     usages: list[Any] = field(default_factory=list)
     count_calls: int = 0
@@ -65,6 +66,7 @@ class Conversation:
             ]
             self.messages.append({"role": "user", "content": results})
         self.count_calls += counter.count_tokens_calls
+        self.messages.anchor = counter.carried()  # as a run leaves result.messages
 
     async def prepare(self, counter: TokenCounter, start: int) -> dict[str, Any]:
         base: dict[str, Any] = {"model": MODEL, "max_tokens": 1024, "system": SYSTEM, "tools": TOOLS}

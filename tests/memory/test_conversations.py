@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agentkit import ConfigurationError
+from agentkit._history import History
 from agentkit.memory import ClearToolResults, ServerCompaction, Summarize, resolve_memory
 from agentkit.testing import MessagesServer
 
@@ -71,7 +72,7 @@ async def test_a_resumed_conversation_reuses_the_summary_it_already_has(messages
     for n in range(16):
         await talk.turn(f"Question {n}?")
     calls = memory.calls
-    resumed = Conversation(messages_server.client(), 9_000, memory=memory, messages=list(talk.messages))
+    resumed = Conversation(messages_server.client(), 9_000, memory=memory, messages=History(talk.messages))
     await resumed.turn("One more question?")
     assert memory.calls == calls
 

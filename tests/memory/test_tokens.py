@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from agentkit._history import History
 from agentkit._loop.tokens import UNCALIBRATED_ERROR, Estimate, TokenCounter
 from agentkit.testing import MessagesServer, Reply, estimate_tokens, with_tools
 
@@ -91,8 +92,12 @@ async def test_a_new_run_resuming_the_history_adopts_the_last_anchor(messages_se
     response = await messages_server.client().messages.create(**sent)
     reply = {"role": "assistant", "content": [b.to_dict() for b in response.content]}
     first.observe(sent, response.usage, reply)
+    left = History([*history, reply])  # what a run hands back as result.messages carries its count
+    left.anchor = first.carried()
     second = TokenCounter(model="claude-sonnet-4-6")  # the next run: a new counter, the same messages
-    resumed = with_tools(params([*history, reply, prompt(1)]))
+    given = History([*left, prompt(1)])  # as open_run builds it from history=result.messages
+    given.anchor = left.anchor
+    resumed = with_tools(params(given))
     estimate = second.estimate(resumed)
     assert second.scale == first.scale
     assert estimate.error < 0.02 * estimate  # not UNCALIBRATED_ERROR * estimate: only the new part
