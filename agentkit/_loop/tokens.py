@@ -11,10 +11,12 @@ only what was added or left out since the last response.
 
 Speed: each message's local size and kind are computed once per message object per run and
 memoised by `id()` in the run's own counter (the memo holds the message, so an id cannot be reused
-while its entry lives, and the memo goes with the run). A request then costs a few C-speed passes
-over the history, never a re-serialisation of it. An estimate may miss a message edited in place
-after it was sized; nothing that must be exact (cache markers, the API's limits) relies on it.
-Calibration across runs lives in `agentkit._loop._learned`.
+while its entry lives, and the memo goes with the run). A request that is the counted list grown
+costs only its new messages: its facts grow in place and the anchor (`agentkit._loop.anchor`) tells
+it apart by length and last message. An estimate may miss a message edited in place after it was
+sized; nothing that must be exact (cache markers, the API's limits) relies on it. Calibration
+across runs lives in `agentkit._loop._learned`; the exact count a resumed run starts from travels
+on `result.messages` (`agentkit._history.History`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from __future__ import annotations
 import inspect
 import json
 import math
-import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..result import ContextStats
 from ..usage import Usage
+from .anchor import Anchor, moved
 
 if TYPE_CHECKING:
     import anthropic
@@ -297,42 +299,6 @@ class Estimate(int):
         return value
 
 
-class _Anchor:
-    """The last exact prompt size, and the messages it counted with their local sizes.
-
-    `source` is the list counted, its first `n` messages (ending in `last`) the ones counted, and
-    the first `n` of `sizes` (the facts' list, which may grow after) their sizes. Nothing is copied:
-    the loop only appends to a history, so a request that is `source` grown is told in one look,
-    and `refs()` slices the counted messages out only for the general case (trimming, a resumed
-    history), or says None when the list was cut short or changed at its counted end since.
-    """
-
-    __slots__ = ("_by_id", "last", "n", "overhead", "scale", "sizes", "source")
-
-    def __init__(self, source: list[Any], sizes: list[int], overhead: int, scale: float) -> None:
-        self.source, self.n, self.last = source, len(source), source[-1] if source else None
-        self.sizes, self.overhead, self.scale = sizes, overhead, scale
-        self._by_id: dict[int, int] | None = None
-
-    def grown_into(self, messages: Sequence[Any]) -> bool:
-        """Whether `messages` is the counted list with messages appended (or as it was)."""
-        n = self.n
-        return messages is self.source and len(messages) >= n and (not n or messages[n - 1] is self.last)
-
-    def refs(self) -> list[Any] | None:
-        """The counted messages, or None if `source` no longer starts with them."""
-        n, source = self.n, self.source
-        if len(source) < n or (n and source[n - 1] is not self.last):
-            return None
-        return source[:n]
-
-    def by_id(self) -> dict[int, int]:
-        if self._by_id is None:
-            refs = self.refs() or []
-            self._by_id = dict(zip(map(id, refs), self.sizes[: len(refs)], strict=True))
-        return self._by_id
-
-
 class TokenCounter:
     """Token accounting for one run; also the `Measure` that trimming and caching use.
 
@@ -355,7 +321,7 @@ class TokenCounter:
         self._memo: dict[int, tuple[Any, int]] = {}  # id(message) -> (message, size << _SHIFT | flags)
         self._tool_memo: dict[int, tuple[Any, int]] = {}  # id(tool definition) -> (definition, size)
         self._exact: tuple[Any, int] | None = None  # the reply since the anchor, and its output_tokens
-        self._anchor: _Anchor | None = None
+        self._anchor: Anchor | None = None
         self._known: dict[int, tuple[Any, int, Any, Facts]] = {}  # id(list) -> (list, len, last item, facts)
         self._estimated: list[tuple[Mapping[str, Any], Estimate]] = []  # this request's params, estimated
         self.context_tokens = self.peak_context_tokens = self.count_tokens_calls = 0
@@ -434,11 +400,11 @@ class TokenCounter:
         if anchor is None:
             rate = self.margin if self._calibrated else UNCALIBRATED_ERROR
             return Estimate(total, math.ceil(rate * total))
-        moved = _moved(anchor, messages, found, self._exact)
-        if moved is None:  # the counted history was changed in place: as uncertain as with no anchor
+        changed = moved(anchor, messages, found.sizes, self._exact)
+        if changed is None:  # the counted history was changed in place: as uncertain as with no anchor
             return Estimate(total, math.ceil(self.margin * total))
-        moved += abs(overhead - anchor.overhead)
-        return Estimate(total, math.ceil(self.margin * moved * self.scale))
+        changed += abs(overhead - anchor.overhead)
+        return Estimate(total, math.ceil(self.margin * changed * self.scale))
 
     def _adopt(self, messages: Sequence[Any]) -> None:
         """Take over the exact count an earlier run left on `messages` (a `History`): a run resumed
@@ -495,40 +461,10 @@ class TokenCounter:
             self.scale = tokens / (found.cum[-1] + overhead)
             self._calibrated = True
             LEARNED.calibrated(self.key, self.scale)
-        anchor = _Anchor(
+        anchor = Anchor(
             list(messages) if not isinstance(messages, list) else messages, found.sizes, overhead, self.scale
         )
         self._anchor, self._exact, self._estimated = anchor, None, []
-
-
-def _moved(anchor: _Anchor, messages: Sequence[Any], found: Facts, exact: tuple[Any, int] | None) -> int | None:
-    """The local size of what differs from the anchor's messages: the new ones (but the reply known
-    exactly) and the ones left out. Each distinct message object counts once. None when the
-    anchor's list has changed under it (it no longer tells what was counted).
-
-    Usually `messages` is the counted list with the loop's new messages after it (each a new
-    object): then only that tail is looked at, and no id map of the history is built.
-    """
-    n = anchor.n
-    grown = anchor.grown_into(messages)
-    if not grown:
-        refs = anchor.refs()
-        if refs is None:
-            return None
-        grown = len(messages) >= n and all(map(operator.is_, messages, refs))
-    if grown:
-        tail = {id(messages[i]): found.sizes[i] for i in range(n, len(messages))}
-        new = sum(tail.values())
-        if exact is not None:
-            key = id(exact[0])
-            new -= tail[key] if key in tail else anchor.by_id().get(key, 0)
-        return new
-    ids = dict(zip(map(id, messages), found.sizes, strict=True))
-    before = anchor.by_id()
-    new = sum(ids[i] for i in ids.keys() - before.keys())
-    if exact is not None and id(exact[0]) in ids:
-        new -= ids[id(exact[0])]
-    return new + sum(before[i] for i in before.keys() - ids.keys())
 
 
 def _prompt_tokens(usage: Any) -> int:
