@@ -45,19 +45,22 @@ def _worker(url: str, env: dict[str, str]) -> subprocess.Popen[str]:
 
 
 def test_a_run_whose_worker_dies_is_finished_by_the_other_worker(postgres_url: str, tmp_path: Path, fifo: Fifo) -> None:
-    from agentkit.durable import result, submit
+    from agentkit.durable import submit
 
     with MessagesServer(ShopModel()) as server:
         env = {"SERVER_URL": server.url, "WORK": str(tmp_path), "HOLD": "lookup"}
-        workers = [_worker(postgres_url, env), _worker(postgres_url, env)]
+        workers = [_worker(postgres_url, env)]
         try:
             run_id = submit("shop", "Charge order A-1 for its kettle.", database=postgres_url)
             held_by = int(fifo.wait_line().split()[1])  # the worker that took the run, inside `lookup`
+            # The second worker starts once the first has set the database up and holds the run:
+            # two first-time start-ups at once race on creating DBOS's tables.
+            workers.append(_worker(postgres_url, env))
             (victim,) = [w for w in workers if w.pid == held_by]
             victim.kill()
             victim.wait()
 
-            finished = result(run_id, database=postgres_url)
+            finished = _finished(run_id, postgres_url, workers[1])
             requests = len(server.requests)
         finally:
             for worker in workers:
@@ -75,3 +78,25 @@ def test_a_run_whose_worker_dies_is_finished_by_the_other_worker(postgres_url: s
         "charge A-1 40 start",
         "charge A-1 40 done",
     ]
+
+
+def _finished(run_id: str, url: str, survivor: subprocess.Popen[str]) -> Any:
+    """The run's result, failing (with the survivor's stderr) if the surviving worker exits, rather
+    than waiting for ever."""
+    import threading
+    import time
+
+    from agentkit.durable import result
+
+    got: list[Any] = []
+    waiter = threading.Thread(target=lambda: got.append(result(run_id, database=url)), daemon=True)
+    waiter.start()
+    deadline = time.monotonic() + 120
+    while waiter.is_alive():
+        if survivor.poll() is not None:
+            stderr = survivor.stderr.read() if survivor.stderr else ""
+            pytest.fail(f"the surviving worker exited with {survivor.returncode}:\n{stderr[-3000:]}")
+        if time.monotonic() > deadline:
+            pytest.fail("the surviving worker did not finish the run within 120 s")
+        waiter.join(0.1)
+    return got[0]
