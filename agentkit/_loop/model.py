@@ -12,8 +12,7 @@ from __future__ import annotations
 import inspect
 import json
 import random
-from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator
 from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
@@ -25,19 +24,16 @@ import pydantic
 from ..errors import APIError
 from ..pacing import RunPacing
 from ..result import Retrying, StreamDelta, TextDelta, ThinkingDelta, ToolCallStarted
+from .accumulate import Accumulated, BrokenResponse
 
 if TYPE_CHECKING:
     from anthropic.types import Message, MessageParam
 
     from ..hooks import ModelCallHook
-    from ..telemetry import ModelCall, RunTelemetry
+    from ..telemetry import RunTelemetry
 
 _DELTAS = (TextDelta, ThinkingDelta, ToolCallStarted, Retrying)
 _RETRIED_ERROR_EVENTS = frozenset({"overloaded_error", "api_error", "rate_limit_error", "timeout_error"})
-
-
-class _BrokenResponse(Exception):
-    """A response that arrived incomplete: retried as a whole, like a cut connection."""
 
 
 def request(
@@ -148,30 +144,23 @@ async def _request(
                         slot.record(raw.headers, message.usage)  # pacing (issue 20)
                         call.response(message, retries=raw.retries_taken + paced.retries)
                     else:
-                        async with _opened(api.stream(**kwargs, extra_headers=headers), call) as events:
-                            open_blocks, stopped, first = 0, False, True
+                        with call.activated():
+                            events = await api.create(**kwargs, stream=True, extra_headers=headers)
+                        async with events:
+                            folded, first = Accumulated(), True
                             async for event in events:
                                 if first:
                                     call.first_chunk()
                                     first = False
-                                kind = event.type
-                                if kind == "content_block_start":
-                                    open_blocks += 1
-                                elif kind == "content_block_stop":
-                                    open_blocks -= 1
-                                elif kind == "message_stop":
-                                    stopped = True
-                                delta = _delta(event) if stream else None
-                                if delta is not None:
+                                delta = folded.add(event)
+                                if stream and delta is not None:
                                     yield delta
-                            if not stopped or open_blocks:
-                                raise _BrokenResponse("the stream ended before message_stop")
-                            message = _whole(await events.get_final_message())
+                            message = _whole(folded.whole())
                         slot.record(events.response.headers, message.usage)  # pacing (issue 20)
                         call.response(message, request_id=events.response.headers.get("request-id"))
             yield message
             return
-        except (anthropic.APIStatusError, anthropic.APIConnectionError, httpx2.TransportError, _BrokenResponse) as exc:
+        except (anthropic.APIStatusError, anthropic.APIConnectionError, httpx2.TransportError, BrokenResponse) as exc:
             if (delay := paced.retry_delay(exc)) is not None:  # pacing (issue 20): SDK retries were off
                 await anyio.sleep(delay)
                 continue
@@ -184,20 +173,6 @@ async def _request(
 
 
 _UNPACED = RunPacing(enabled=False)  # pacing (issue 20): requests sent outside a run's pacing
-
-
-@asynccontextmanager
-async def _opened(manager: Any, call: ModelCall) -> AsyncIterator[Any]:
-    """`async with manager as events`, with the chat span current only while the request is sent."""
-    with call.activated():
-        events = await manager.__aenter__()
-    try:
-        yield events
-    except BaseException as exc:
-        if not await manager.__aexit__(type(exc), exc, exc.__traceback__):
-            raise
-    else:
-        await manager.__aexit__(None, None, None)
 
 
 def assistant_message(response: Message) -> MessageParam | None:
@@ -232,17 +207,6 @@ def _excluded(kind: type) -> Any:
     return _EXCLUDED[kind]
 
 
-def _delta(event: Any) -> StreamDelta | None:
-    kind = event.type
-    if kind == "text":
-        return TextDelta(event.text) if event.text else None
-    if kind == "thinking":
-        return ThinkingDelta(event.thinking)
-    if kind == "content_block_start" and event.content_block.type == "tool_use":
-        return ToolCallStarted(event.content_block.id, event.content_block.name)
-    return None
-
-
 def _split_params(params: dict[str, Any], *, beta: bool) -> tuple[dict[str, Any], dict[str, Any]]:
     """Keywords `messages.create` takes, and the rest, which travel in `extra_body`.
 
@@ -262,7 +226,7 @@ def _create_keywords(beta: bool) -> frozenset[str]:
 def _whole(message: Any) -> Message:
     """The message, if it is a whole one (a body cut short parses to something else, or lacks a stop)."""
     if not isinstance(message, (_message_class(False), _message_class(True))) or message.stop_reason is None:
-        raise _BrokenResponse("the response body was incomplete")
+        raise BrokenResponse("the response body was incomplete")
     return cast("Message", message)
 
 
@@ -286,7 +250,7 @@ async def _parsed(raw: Any, *, beta: bool) -> Any:
     try:
         return await raw.parse()
     except json.JSONDecodeError as exc:
-        raise _BrokenResponse(f"the response body was incomplete JSON ({exc})") from exc
+        raise BrokenResponse(f"the response body was incomplete JSON ({exc})") from exc
 
 
 @cache
@@ -302,7 +266,7 @@ def _broken_stream(exc: Exception) -> bool:
     if isinstance(exc, anthropic.APIStatusError):
         return exc.status_code == 200 and exc.type in _RETRIED_ERROR_EVENTS
     # A raw transport error is a body cut mid-stream; the SDK's APIConnectionError came after its own retries.
-    return isinstance(exc, (httpx2.TransportError, _BrokenResponse))
+    return isinstance(exc, (httpx2.TransportError, BrokenResponse))
 
 
 def _api_error(exc: Exception) -> APIError:

@@ -85,6 +85,46 @@ async def test_streaming_rebuilds_the_same_message_as_create(messages_server: Me
     assert [r.stream for r in messages_server.requests] == [False, True]
 
 
+@pytest.mark.parametrize("name", list(REPLIES))
+async def test_agentkit_folds_the_raw_events_into_the_message_the_sdk_builds(
+    messages_server: MessagesServer, name: str
+) -> None:
+    """agentkit reads `create(stream=True)`'s raw events and folds them itself (`_loop.accumulate`);
+    the message it gets must be the one the SDK's own stream helper accumulates, field for field."""
+    from agentkit._loop.accumulate import Accumulated
+
+    reply, extra = REPLIES[name]
+    messages_server.script(reply, reply)
+    client = messages_server.client()
+    params: dict[str, Any] = {"model": MODEL, "max_tokens": 2048, "messages": HI, **extra}
+
+    async with client.messages.stream(**params) as stream:
+        expected = await stream.get_final_message()
+    folded = Accumulated()
+    async for event in await client.messages.create(**params, stream=True):
+        folded.add(event)
+
+    assert _without_id(folded.whole()) == _without_id(expected)
+
+
+async def test_a_stream_cut_before_its_stop_is_not_a_message(messages_server: MessagesServer) -> None:
+    from agentkit._loop.accumulate import Accumulated, BrokenResponse
+
+    messages_server.script(Reply([text("Adding."), tool_use("add", {"a": 1, "b": 2})]))
+    events = [
+        e
+        async for e in await messages_server.client().messages.create(
+            model=MODEL, max_tokens=100, messages=HI, tools=[ADD_TOOL], stream=True
+        )
+    ]
+    for cut in (len(events) - 1, len(events) - 3):  # no message_stop; the tool block left open
+        folded = Accumulated()
+        for event in events[:cut]:
+            folded.add(event)
+        with pytest.raises(BrokenResponse):
+            folded.whole()
+
+
 async def test_stop_reason_is_inferred_from_the_content(messages_server: MessagesServer) -> None:
     messages_server.script(Reply.text("hi"), Reply([text("Adding."), tool_use("add", {"a": 1})]))
     client = messages_server.client()
