@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
 import os
 import statistics
 import subprocess
@@ -36,7 +37,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bench.shapes import Shape, shapes
 from bench.shapes import chosen as chosen_shapes
@@ -142,6 +143,7 @@ async def sequential(server: Server, chosen: list[Shape], runs: int, figures: di
         for (_, name), (shape, run) in tasks.items():
             for _ in range(5):
                 check(name, await run(), shape.answer)
+        await same_requests(client, chosen, tasks)
         freeze()
         for r in range(runs):
             for shape in rotated(chosen, r):
@@ -163,6 +165,35 @@ async def sequential(server: Server, chosen: list[Shape], runs: int, figures: di
                         figures[shape.name, name].peak.append(tracemalloc.get_traced_memory()[1] - base)
         finally:
             tracemalloc.stop()
+
+
+async def same_requests(
+    client: anthropic.AsyncAnthropic, chosen: list[Shape], tasks: dict[tuple[str, str], Any]
+) -> None:
+    """Fail unless agentkit sends the floor's requests in every shape (as many, with as many messages each):
+    a framework that kept more history, or made one more call, would be measured on more work."""
+    sent: list[int] = []
+
+    async def count(request: Any) -> None:
+        if request.url.path.endswith("/messages"):
+            sent.append(len(json.loads(request.content)["messages"]))
+
+    hooks = client._client.event_hooks  # the SDK's own httpx client, for the length of this check
+    hooks["request"].append(count)
+    try:
+        for shape in (s for s in chosen if (s.name, FLOOR) in tasks and (s.name, "agentkit") in tasks):
+            seen = {}
+            for name in (FLOOR, "agentkit"):
+                sent.clear()
+                await tasks[shape.name, name][1]()
+                seen[name] = list(sent)
+            if seen[FLOOR] != seen["agentkit"]:
+                raise AssertionError(
+                    f"{shape.name}: the raw loop sent requests of {seen[FLOOR]} messages, agentkit of "
+                    f"{seen['agentkit']}: the contenders must do the same work"
+                )
+    finally:
+        hooks["request"].remove(count)
 
 
 def rotated(items: list[T], r: int) -> list[T]:

@@ -138,9 +138,10 @@ def raw_loop(functions: Functions, *, stream: bool = False, budget: int | None =
 
 
 def _window(messages: list[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
-    """The newest whole turns of `messages` that fit `budget` tokens beside the system prompt and tools
-    (~4 characters a token, each message sized once)."""
-    room = budget * 4 - len(SYSTEM) - len(json.dumps(TOOL_PARAMS)) - len(PROMPT) - 3_000  # the run's own turns
+    """The newest whole turns of `messages` that fit `budget` tokens beside the system prompt, tools and
+    prompt (~4 characters a token, each message sized once). `bench.agent_loop` checks that agentkit's
+    `memory_budget` keeps the same turns (it trims in chunks, by its calibrated estimate)."""
+    room = budget * 4 - len(SYSTEM) - len(json.dumps(TOOL_PARAMS)) - len(PROMPT)
     sizes = [len(json.dumps(m, ensure_ascii=False)) for m in messages]
     starts = [i for i, m in enumerate(messages) if isinstance(m["content"], str)]  # a turn starts with a prompt
     total = sum(sizes)

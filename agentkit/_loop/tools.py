@@ -7,7 +7,7 @@ process dies while a slower sibling is still running.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -130,10 +130,30 @@ async def run_tools(
     if len(calls) == 1:
         await run_one(calls[0])
     elif calls:
+        await _all_at_once(run_one, calls)
+    return results
+
+
+async def _all_at_once(
+    run_one: Callable[[ToolCallReady], Coroutine[Any, Any, None]], calls: Sequence[ToolCallReady]
+) -> None:
+    """Run every call concurrently; the first exception cancels the rest and is raised in a group.
+
+    On asyncio, its own `TaskGroup` (a quarter of the cost of anyio's, which is about 75 µs for two
+    calls); anyio's on any other event loop.
+    """
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # not asyncio (trio, through anyio)
         async with anyio.create_task_group() as group:
             for call in calls:
                 group.start_soon(run_one, call)
-    return results
+        return
+    async with asyncio.TaskGroup() as tasks:
+        for call in calls:
+            tasks.create_task(run_one(call))
 
 
 async def _run_call(

@@ -14,6 +14,9 @@ BUCKETS = ("requests", "tokens", "input-tokens", "output-tokens")
 _NAMES = [
     (name, *(f"anthropic-ratelimit-{name}-{part}" for part in ("limit", "remaining", "reset"))) for name in BUCKETS
 ]
+_READ = ("anthropic-ratelimit-", "retry-after", "date")
+_READ_BYTES = tuple(name.encode() for name in _READ)
+_FIRST = frozenset(b"aArRdD")  # the first letters of _READ, to pass over the other headers at once
 _PARSED: dict[tuple[str, str], float | None] = {}  # (format, text) -> time: resets repeat across buckets
 
 
@@ -42,6 +45,9 @@ class RateLimitHeaders:
     retry_after: float | None = None
 
 
+_NOTHING = RateLimitHeaders()
+
+
 def parse_headers(headers: Any, *, now: float | None = None) -> RateLimitHeaders:
     """Read the rate-limit headers of a response; missing or malformed ones are left out.
 
@@ -52,12 +58,20 @@ def parse_headers(headers: Any, *, now: float | None = None) -> RateLimitHeaders
     A bucket needs its `limit` and `remaining`; a reset in the past means it is full by now.
     """
     if headers is None:
-        return RateLimitHeaders()
-    items = getattr(headers, "items", None)
-    if items is not None:  # one pass: `httpx2.Headers.get` walks every header per name asked for
-        headers = dict(items())
-        if not any(name.startswith(("anthropic-ratelimit-", "retry-after")) for name in headers):
-            return RateLimitHeaders()  # nothing to read (a server that does not send them)
+        return _NOTHING
+    # One pass over the headers, keeping the few read below: `httpx2.Headers.get` walks every
+    # header per name asked for, and `dict(headers.items())` decodes and joins all of them.
+    raw = getattr(headers, "raw", None)  # httpx2.Headers: undecoded pairs, names in the case sent
+    if raw is not None:
+        headers = {
+            name.lower().decode("latin-1"): value.decode("latin-1")
+            for name, value in raw
+            if name and name[0] in _FIRST and name.lower().startswith(_READ_BYTES)
+        }
+    else:
+        headers = {name: value for name, value in headers.items() if name.startswith(_READ)}
+    if len(headers) <= ("date" in headers):
+        return _NOTHING  # nothing to read (a server that does not send them)
     get = headers.get
     local = time.time() if now is None else now
     date = _http_date(get("date"))  # the server's clock, which the resets are on
