@@ -18,7 +18,7 @@ from jinja2.loaders import split_template_path
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from .prompts import MAX_RENDERED, MAX_TEMPLATE_BYTES
+from ._prompt_limits import MAX_RENDERED, MAX_TEMPLATE_BYTES
 
 _MAX_INT_BITS = 4096
 _PADDING_FILTERS = ("center", "indent", "truncate", "wordwrap")

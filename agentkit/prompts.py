@@ -17,15 +17,12 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._prompt_limits import MAX_RENDERED as MAX_RENDERED  # re-exported: the documented bounds
+from ._prompt_limits import MAX_TEMPLATE_BYTES as MAX_TEMPLATE_BYTES
 from .errors import PromptError
 
 if TYPE_CHECKING:
     import jinja2
-
-MAX_RENDERED = 2_000_000
-"""Characters a system prompt may render to (the largest context window holds fewer)."""
-MAX_TEMPLATE_BYTES = 2_000_000
-"""Bytes a template file may have."""
 
 
 def read_text_file(path: str | Path, limit: int = MAX_TEMPLATE_BYTES) -> str:
