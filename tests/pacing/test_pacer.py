@@ -190,3 +190,35 @@ async def test_the_input_scale_settles_at_the_actual_ratio_with_many_requests_in
     assert pacer.input_scale == pytest.approx(1.5)
     ticket, _ = await pacer.acquire(1_000, 100)
     assert ticket.cost["input-tokens"] == 1_500
+
+
+async def test_what_other_clients_spend_is_learned_within_a_quarter_second_and_at_once_near_a_limit() -> None:
+    # Reading every response's headers was a fifth of the pacer's cost per request; with room in
+    # every bucket, a reading a quarter second old is good enough, and near a limit each is read.
+    from types import SimpleNamespace
+
+    from agentkit._pacing.pacer import Pacer
+
+    now = [0.0]
+    pacer = Pacer(clock=lambda: now[0])
+    usage = SimpleNamespace(input_tokens=10, cache_creation_input_tokens=0, output_tokens=1)
+
+    def told(remaining: int) -> dict[str, str]:  # another client spends the rest
+        return {"anthropic-ratelimit-requests-limit": "100", "anthropic-ratelimit-requests-remaining": str(remaining)}
+
+    async def respond(remaining: int) -> float:
+        ticket, _ = await pacer.acquire(10, 1)
+        pacer.record(ticket, told(remaining), usage)
+        return pacer.levels()["requests"][1]
+
+    assert await respond(90) == 90  # the first reading
+    now[0] += 0.1
+    assert await respond(70) == 89  # 0.1 s later, with room: held by its own accounting
+    now[0] += 0.2
+    assert await respond(60) == 60  # a quarter second on: read
+    now[0] += 0.25
+    assert await respond(45) == 45  # under half the limit now: from here every response is read
+    now[0] += 0.01
+    assert await respond(30) == 30
+    now[0] += 0.01
+    assert await respond(29) == 29
