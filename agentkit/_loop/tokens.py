@@ -65,7 +65,13 @@ UNCALIBRATED_ERROR = 0.35
 about 30% more tokens than Haiku 4.5 for the same text, so a fixed chars-per-token guess can miss
 by that much."""
 
-_json = json.JSONEncoder(ensure_ascii=False, default=str).encode  # made once: json.dumps(...) builds one per call
+
+def _json_length(value: Any) -> int:
+    """The length of `value` as JSON, near enough: `repr` writes the same separators and quotes
+    (one kind for the other), and costs a quarter of an encoder call, which builds its C encoder
+    afresh each time. Sizing a long history is mostly this, once per tool call."""
+    return len(repr(value))
+
 
 PROMPT, ASSISTANT, MARKED = 1, 2, 4  # message flags: a turn-starting user message, an assistant one, has markers
 _SHIFT = 3
@@ -77,7 +83,7 @@ def _chars(block: Mapping[str, Any]) -> tuple[int, int]:
     if kind == "text":
         return len(block.get("text") or ""), 0
     if kind == "tool_use" or kind == "server_tool_use":
-        return len(str(block.get("name", ""))) + len(_json(block.get("input"))), _TOOL_FRAMING
+        return len(str(block.get("name", ""))) + _json_length(block.get("input")), _TOOL_FRAMING
     if kind == "tool_result":
         content = block.get("content")
         if isinstance(content, str):
@@ -94,7 +100,7 @@ def _chars(block: Mapping[str, Any]) -> tuple[int, int]:
         if isinstance(source, Mapping) and source.get("type") == "text":
             return len(str(source.get("data", ""))), 0
         return 0, IMAGE_TOKENS
-    return len(_json(block)), 0
+    return _json_length(block), 0
 
 
 def local_size(content: Any) -> int:
@@ -170,7 +176,7 @@ def _packed(message: Mapping[str, Any]) -> int:
             chars += len(block.get("text") or "")
         elif kind == "tool_use":
             name = block.get("name", "")
-            chars += len(name if type(name) is str else str(name)) + len(_json(block.get("input")))
+            chars += len(name if type(name) is str else str(name)) + _json_length(block.get("input"))
             flat += _TOOL_FRAMING
         elif kind == "tool_result" and type(nested) is str:
             chars += len(nested)
@@ -215,17 +221,38 @@ class Facts:
         return self.cum[stop] - self.cum[start]
 
 
-def facts(messages: Sequence[Mapping[str, Any]], memo: dict[int, tuple[Any, int]] | None = None) -> Facts:
+def facts(messages: Sequence[Mapping[str, Any]], memo: Sized | None = None) -> Facts:
     """The facts of `messages`; with `memo` (a run's), each message is sized once per run."""
     if memo is None:
         return _facts_of([_packed(m) for m in messages])
-    packed = []
-    for m in messages:
-        entry = memo.get(id(m))
-        if entry is None or entry[0] is not m:
-            entry = memo[id(m)] = (m, _packed(m))
-        packed.append(entry[1])
-    return _facts_of(packed)
+    return _facts_of(memo.packed(messages))
+
+
+class Sized:
+    """A run's sizes by message: `id(message)` -> its packed size and flags. The messages are held,
+    so an id cannot be reused while the memo lives (it goes with the run)."""
+
+    __slots__ = ("_alive", "_by_id")
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, int] = {}
+        self._alive: list[Any] = []
+
+    def packed(self, messages: Sequence[Mapping[str, Any]]) -> list[int]:
+        by_id = self._by_id
+        if not by_id:  # the run's first list (a long history, say): sized, then kept in bulk
+            packed = [_packed(m) for m in messages]
+            by_id.update(zip(map(id, messages), packed, strict=True))
+            self._alive.extend(messages)
+            return packed
+        out = []
+        for m in messages:
+            p = by_id.get(id(m))
+            if p is None:
+                p = by_id[id(m)] = _packed(m)
+                self._alive.append(m)
+            out.append(p)
+        return out
 
 
 class Measure(Protocol):
@@ -318,7 +345,7 @@ class TokenCounter:
         seed = LEARNED.scale(self.key)
         self.scale = seed or 1.0
         self._calibrated = seed is not None
-        self._memo: dict[int, tuple[Any, int]] = {}  # id(message) -> (message, size << _SHIFT | flags)
+        self._memo = Sized()
         self._tool_memo: dict[int, tuple[Any, int]] = {}  # id(tool definition) -> (definition, size)
         self._exact: tuple[Any, int] | None = None  # the reply since the anchor, and its output_tokens
         self._anchor: Anchor | None = None
