@@ -351,6 +351,7 @@ class TokenCounter:
         self._anchor: Anchor | None = None
         self._known: dict[int, tuple[Any, int, Any, Facts]] = {}  # id(list) -> (list, len, last item, facts)
         self._estimated: list[tuple[Mapping[str, Any], Estimate]] = []  # this request's params, estimated
+        self.trim_layout: Any = None  # how trimming laid out the history last (`agentkit._loop.trim`)
         self.context_tokens = self.peak_context_tokens = self.count_tokens_calls = 0
 
     def facts(self, messages: Sequence[Mapping[str, Any]]) -> Facts:
@@ -375,10 +376,15 @@ class TokenCounter:
         return result
 
     def remember(self, messages: Sequence[Mapping[str, Any]], found: Facts) -> None:
-        """Keep `found` as the facts of the list `messages` (trimming hands over its output's)."""
-        if len(self._known) >= 4 and id(messages) not in self._known:
-            self._known.pop(next(iter(self._known)))
-        self._known[id(messages)] = (messages, len(messages), messages[-1] if messages else None, found)
+        """Keep `found` as the facts of the list `messages` (trimming hands over its output's).
+
+        The four lists used last are kept: the run's history, used on every request, must not give
+        way to the trimmed copies each request makes (it would be sized again, message by message).
+        """
+        known = self._known
+        if known.pop(id(messages), None) is None and len(known) >= 4:
+            known.pop(next(iter(known)))
+        known[id(messages)] = (messages, len(messages), messages[-1] if messages else None, found)
 
     def correction(self, messages: Sequence[Mapping[str, Any]]) -> int:
         if self._exact is None:

@@ -148,7 +148,6 @@ def trim(
         raise ValueError(f"low_watermark must be between 0 and 1, not {low_watermark!r}")
     items: Sequence[Mapping[str, Any]] = messages
     found = measure.facts(items)
-    parts = units(items, keep_first=keep_first, pinned=pinned, turn_start=turn_start, found=found)
     scale, fixed = measure.scale, overhead + measure.correction(items)
     size = found.cum[-1]
     total = fixed + round(scale * size)
@@ -156,31 +155,108 @@ def trim(
         whole = list(messages)
         _remember(measure, whole, found)
         return Trimmed(whole, total, ())
-    protected = sum(found.size(u.start, u.stop) for u in parts if u.protected)
-    if fixed + round(scale * protected) > budget:
-        raise _exceeded(budget, fixed + round(scale * protected), overhead, parts, found, scale)
-    droppable = [u for u in parts if not u.protected]
     chunk = max(1, int((1 - low_watermark) * budget))
-    grid, dropped, cut = 1, 0, 0
-    for j, unit in enumerate(droppable, start=1):
-        dropped += found.size(unit.start, unit.stop)
-        if dropped >= grid * chunk or j == len(droppable):
-            if fixed + round(scale * (size - dropped)) <= budget:
-                cut = j
-                break
-            grid = dropped // chunk + 1
-    gone = droppable[:cut]
+    key = (chunk, keep_first, turn_start)
+    layout = getattr(measure, "trim_layout", None)
+    if not (isinstance(layout, _Layout) and pinned is None and layout.follows(key, items)):
+        layout = _Layout(key, items, found, keep_first=keep_first, pinned=pinned, turn_start=turn_start)
+    layout.extend(items, found)
+    if pinned is None and turn_start is not None and hasattr(measure, "trim_layout"):
+        measure.trim_layout = layout  # a TokenCounter: for the run's next request
+    protected = layout.protected + found.size(layout.open_at, len(items))
+    if fixed + round(scale * protected) > budget:
+        parts = units(items, keep_first=keep_first, pinned=pinned, turn_start=turn_start, found=found)
+        raise _exceeded(budget, fixed + round(scale * protected), overhead, parts, found, scale)
+    cut, dropped_size = layout.cut(lambda dropped: fixed + round(scale * (size - dropped)) <= budget)
+    gone = layout.droppable[:cut]
     ranges, at = [], 0
-    for unit in gone:
-        ranges.append((at, unit.start))
-        at = unit.stop
+    for start, stop in gone:
+        if start > at:
+            ranges.append((at, start))
+        at = stop
     ranges.append((at, len(messages)))
     kept: list[MessageParam] = []
     for start, stop in ranges:
         kept += messages[start:stop]
     _remember(measure, kept, sliced(found, ranges))
-    dropped_size = sum(found.size(u.start, u.stop) for u in gone)
-    return Trimmed(kept, fixed + round(scale * (size - dropped_size)), tuple((u.start, u.stop) for u in gone))
+    return Trimmed(kept, fixed + round(scale * (size - dropped_size)), tuple(gone))
+
+
+class _Layout:
+    """What trimming works out from a history's shape, with nothing about its budget's fit: what
+    must stay, the units that may go (oldest first), and the grid points among them where a cut may
+    fall, each with what it leaves out. Kept on a run's `TokenCounter` (`trim_layout`): the next
+    request is the same history grown, so only the new messages are laid out, and the cut is found
+    by bisection (`cut`) instead of a walk over every unit.
+
+    The newest exchange is the one part that grows: it is open (from `open_at`, always kept) until
+    an assistant message after a user one starts the next exchange.
+    """
+
+    __slots__ = (
+        "_chunk", "_count", "_dropped", "_grid", "_points", "_total", "_turn_start",
+        "droppable", "key", "last", "n", "open_at", "protected",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        key: tuple[Any, ...],
+        messages: Sequence[Mapping[str, Any]],
+        found: Facts,
+        *,
+        keep_first: bool,
+        pinned: Pinned,
+        turn_start: int | None,
+    ) -> None:
+        self.key, self._chunk = key, key[0]
+        self._turn_start = turn_start or 0
+        parts = units(messages, keep_first=keep_first, pinned=pinned, turn_start=turn_start, found=found)
+        n = len(messages)
+        self.open_at = n
+        if parts and parts[-1].kind == "exchange" and parts[-1].protected and parts[-1].stop == n:
+            self.open_at = parts.pop().start
+        self.protected = sum(found.size(u.start, u.stop) for u in parts if u.protected)
+        self.droppable: list[tuple[int, int]] = []
+        self._points: list[int] = []  # how many droppable units a grid point's cut leaves out
+        self._dropped: list[int] = []  # and what they weigh
+        self._grid = 1
+        self._count = self._total = 0
+        for unit in parts:
+            if not unit.protected:
+                self._close(unit.start, unit.stop, found)
+        self.n, self.last = n, messages[n - 1] if n else None
+
+    def follows(self, key: tuple[Any, ...], messages: Sequence[Mapping[str, Any]]) -> bool:
+        """Whether `messages` is the list laid out, with messages appended since."""
+        n = self.n
+        return key == self.key and len(messages) >= n and (not n or messages[n - 1] is self.last)
+
+    def extend(self, messages: Sequence[Mapping[str, Any]], found: Facts) -> None:
+        """Lay out the messages appended since (as `units` splits the newest turn into exchanges)."""
+        n, flags = len(messages), found.flags
+        for i in range(max(self.n, self._turn_start + 2), n):
+            if flags[i] & ASSISTANT and not flags[i - 1] & ASSISTANT:
+                self._close(self.open_at, i, found)
+                self.open_at = i
+        self.n, self.last = n, messages[n - 1] if n else None
+
+    def _close(self, start: int, stop: int, found: Facts) -> None:
+        """A unit that may go, after the others: a grid point when it takes the total past the next line."""
+        self.droppable.append((start, stop))
+        self._count += 1
+        self._total += found.size(start, stop)
+        if self._total >= self._grid * self._chunk:
+            self._points.append(self._count)
+            self._dropped.append(self._total)
+            self._grid = self._total // self._chunk + 1
+
+    def cut(self, fits: Callable[[int], bool]) -> tuple[int, int]:
+        """(units to leave out, their size): the first grid point whose cut `fits` (given what it
+        leaves out), else every unit that may go, which fits whenever what must stay does."""
+        at = bisect_left(self._dropped, True, key=fits)
+        if at < len(self._points):
+            return self._points[at], self._dropped[at]
+        return self._count, self._total
 
 
 def _remember(measure: Measure, messages: list[MessageParam], found: Facts) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -12,6 +13,8 @@ from agentkit._loop.cache import count_breakpoints, place_breakpoints
 from agentkit._loop.tokens import LOCAL
 from agentkit._loop.trim import trim
 from agentkit.testing import text, thinking, validate
+
+from .histories import exchange
 
 SYSTEM = "House rules. " * 500
 TOOLS = [{"name": "lookup", "description": "Look things up. " * 40, "input_schema": {"type": "object"}}]
@@ -125,3 +128,45 @@ def test_trimmed_histories_are_valid_within_budget_and_cached_with_at_most_four_
     assert count_breakpoints(placed) <= 4
     assert set(user_markers(result.messages)) <= set(user_markers(placed["messages"]))  # the user's stay
     assert validate(placed) is None
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    histories(),
+    st.lists(st.tuples(st.integers(1, 3), st.integers(1, 2500), st.floats(0.8, 1.3)), min_size=1, max_size=8),
+    st.floats(0.1, 0.9),
+    st.booleans(),
+    st.sampled_from([0.5, 0.6, 0.75]),
+)
+def test_a_runs_trims_as_its_history_grows_are_the_trims_of_each_request_afresh(
+    case: tuple[list[dict[str, Any]], bool, int],
+    growth: list[tuple[int, int, float]],
+    fraction: float,
+    keep_first: bool,
+    low_watermark: float,
+) -> None:
+    # A run's counter keeps how trimming laid out its history, and lays out only what each request
+    # adds (agentkit/_loop/trim.py's _Layout); every request must trim exactly as a fresh start would,
+    # while the scale moves with each response.
+    from agentkit._loop.tokens import TokenCounter
+
+    messages, _, start = case
+    overhead = 400
+    budget = max(1, int(fraction * (LOCAL.facts(messages).cum[-1] + overhead)))
+    options: dict[str, Any] = {"keep_first": keep_first, "low_watermark": low_watermark, "turn_start": start}
+    run = TokenCounter(model="claude-sonnet-4-6")
+    history = list(messages)
+    for step, (calls, size, scale) in enumerate(growth):
+        run.scale = scale
+        afresh = TokenCounter(model="claude-sonnet-4-6")
+        afresh.scale = scale
+        try:
+            expected = trim(history, budget=budget, overhead=overhead, measure=afresh, **options)
+        except MemoryBudgetExceeded:
+            with pytest.raises(MemoryBudgetExceeded):
+                trim(history, budget=budget, overhead=overhead, measure=run, **options)
+            return
+        got = trim(history, budget=budget, overhead=overhead, measure=run, **options)
+        assert (got.tokens, got.dropped) == (expected.tokens, expected.dropped)
+        assert [id(m) for m in got.messages] == [id(m) for m in expected.messages]
+        history += exchange(f"grown{step}", calls, size=size)
