@@ -125,8 +125,9 @@ class Figures:
     """N -> (wall, client CPU, server CPU) seconds of N runs at once, per round."""
     lost: dict[int, list[int]] = field(default_factory=dict)
     """N -> runs that failed (a connect timeout under load, say), per round."""
-    memory: dict[int, tuple[int, int]] = field(default_factory=dict)
-    """N -> (peak, retained) bytes of Python allocations of N runs at once (one traced round)."""
+    memory: dict[int, tuple[int, int, int]] = field(default_factory=dict)
+    """N -> (peak, retained) bytes of Python allocations of N runs at once (one traced round), and how
+    many of its runs failed (tracing triples the CPU per call: a connect timeout under the load)."""
 
 
 def rotations(names: list[str], rounds: int) -> Iterator[list[str]]:
@@ -224,20 +225,23 @@ async def concurrent(server: Server, names: list[str], n: int, rounds: int, figu
                 print(note, file=sys.stderr, flush=True)
 
 
-async def traced(server: Server, name: str, n: int) -> tuple[int, int]:
+async def traced(server: Server, name: str, n: int) -> tuple[int, int, int]:
     """One more round of `n` runs at once under tracemalloc (slower, so not timed): the peak of Python
-    allocations while they went, and what they left allocated once done and collected."""
+    allocations while they went, what they left allocated once done and collected, and how many failed
+    (what a failed request leaves in the SDK's connection pool is counted as left)."""
     async with make_client(server.url) as client:
         task = CONTENDERS[name](client)
         await task()  # the client's pool and the contender's one-time setup are not the runs'
         freeze()
         tracemalloc.start()
         before = tracemalloc.get_traced_memory()[0]
-        await asyncio.gather(*(task() for _ in range(n)), return_exceptions=True)
+        outputs = await asyncio.gather(*(task() for _ in range(n)), return_exceptions=True)
+        failed = sum(isinstance(output, BaseException) for output in outputs)
+        del outputs
         gc.collect()
         after, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-    return peak - before, after - before
+    return peak - before, after - before, failed
 
 
 def freeze() -> None:
@@ -308,10 +312,11 @@ def report_concurrent(names: list[str], figures: dict[str, Figures], latency: fl
             base = statistics.median(w for w, _, _ in floor.concurrent[n])
             cpu = statistics.median(c for _, c, _ in figures[name].concurrent[n]) / (n * CALLS_PER_RUN)
             lost = sum(figures[name].lost.get(n, ()))
-            peak, retained = figures[name].memory.get(n, (0, 0))
+            peak, retained, failed = figures[name].memory.get(n, (0, 0, 0))
+            traced = f" ({failed:,} runs failed under tracing)" if failed else ""
             cells.append(
                 f"{wall * 1e3:,.0f} ms ({wall / ideal:.2f}x ideal, {wall / base:.2f}x floor; {cpu * 1e3:.1f} ms; "
-                f"peak {peak / 2**20:,.1f} MiB, left {retained / 2**10:,.0f} KiB"
+                f"peak {peak / 2**20:,.1f} MiB, left {retained / 2**10:,.0f} KiB{traced}"
                 + (f"; {lost:,} runs failed)" if lost else ")")
             )
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
