@@ -5,7 +5,8 @@ The SDK's stream helper (`messages.stream`) rebuilds a snapshot of the message o
 tool's input on every input delta, and a synthesised event or two per event read. A run needs
 only the final message and a few deltas, so the raw events (`messages.create(stream=True)`) are
 folded here with a few attribute writes each, and a tool's input is parsed once, when its block
-stops. The result is the `Message` the SDK's own accumulation returns.
+stops (leniently, as the SDK does: a call cut by `max_tokens` keeps what was written of it). The
+result is the `Message` the SDK's own accumulation returns.
 
 The beta API's own pieces are folded too: a server compaction block's `compaction_delta`, the
 `context_management` a `message_delta` reports, and the model a `fallback` block names.
@@ -13,7 +14,6 @@ The beta API's own pieces are folded too: a server compaction block's `compactio
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from ..result import TextDelta, ThinkingDelta, ToolCallStarted
@@ -34,9 +34,12 @@ class BrokenResponse(Exception):
 class Accumulated:
     """The message a stream has delivered so far; `add` each event in order, then `whole()`."""
 
-    __slots__ = ("_inputs", "_message", "_open", "_stopped")
+    __slots__ = ("_inputs", "_message", "_open", "_stopped", "_trailing")
 
-    def __init__(self) -> None:
+    def __init__(self, *, fine_grained: bool = False) -> None:
+        """`fine_grained`: the request asked for fine-grained tool streaming (a beta), whose inputs
+        may end inside a string, which the SDK then keeps (`trailing-strings`)."""
+        self._trailing = fine_grained
         self._message: Any = None
         self._inputs: dict[int, list[str]] = {}  # block index -> the pieces of its input JSON
         self._open = 0
@@ -58,8 +61,9 @@ class Accumulated:
         if kind == "content_block_stop":
             self._open -= 1
             pieces = self._inputs.pop(event.index, None)
-            if pieces:
-                self._parse_input(event.index, "".join(pieces))
+            text = "".join(pieces) if pieces else ""
+            if text:  # a call with no input streams one empty delta: its `{}` from the start stays
+                self._parse_input(event.index, text)
         elif kind == "message_start":
             if self._message is None:
                 self._message = event.message
@@ -105,10 +109,15 @@ class Accumulated:
         return None
 
     def _parse_input(self, index: int, text: str) -> None:
+        """The input as the SDK reads it: JSON cut short (a call `max_tokens` stopped) gives what was
+        written of it, so the loop sees the `max_tokens` stop and redoes the turn with more room."""
+        from jiter import from_json  # the SDK's own JSON reader
+
         try:
-            self._message.content[index].input = json.loads(text)
+            value = from_json(text.encode(), partial_mode="trailing-strings" if self._trailing else True)
         except ValueError as exc:
-            raise BrokenResponse(f"the tool input of block {index} was not valid JSON ({exc})") from exc
+            raise BrokenResponse(f"the tool input of block {index} was not JSON ({exc})") from exc
+        self._message.content[index].input = value
 
     def _finish(self, event: Any) -> None:
         """`message_delta`: the stop, and usage totals that replace the start's where they are given

@@ -147,7 +147,7 @@ async def _request(
                         with call.activated():
                             events = await api.create(**kwargs, stream=True, extra_headers=headers)
                         async with events:
-                            folded, first = Accumulated(), True
+                            folded, first = Accumulated(fine_grained=beta and _fine_grained(params, headers)), True
                             async for event in events:
                                 if first:
                                     call.first_chunk()
@@ -170,6 +170,13 @@ async def _request(
             tel.emit("warning", "stream_broken_retrying", turn=turn, attempt=attempt, error=str(exc))
             yield Retrying(f"the response stream broke ({type(exc).__name__}); retrying the request")
             await anyio.sleep(min(0.5 * 2 ** (attempt - 1), 8.0) * (0.75 + random.random() / 4))
+
+
+def _fine_grained(params: dict[str, Any], headers: dict[str, str]) -> bool:
+    """Whether a beta request asked for fine-grained tool streaming (the SDK's stream reads its tool
+    inputs leniently then)."""
+    asked = [*params.get("betas", ()), headers.get("anthropic-beta", "")]
+    return any("fine-grained-tool-streaming" in str(beta) for beta in asked)
 
 
 _UNPACED = RunPacing(enabled=False)  # pacing (issue 20): requests sent outside a run's pacing

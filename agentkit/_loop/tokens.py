@@ -67,9 +67,10 @@ by that much."""
 
 
 def _json_length(value: Any) -> int:
-    """The length of `value` as JSON, near enough: `repr` writes the same separators and quotes
-    (one kind for the other), and costs a quarter of an encoder call, which builds its C encoder
-    afresh each time. Sizing a long history is mostly this, once per tool call."""
+    """The length of `value` as JSON, roughly: `repr` writes the same separators, and differs only
+    in escapes and in what JSON cannot hold (an estimate, calibrated like the rest), at a quarter of
+    the cost of an encoder call, which builds its C encoder afresh each time. Sizing a long history
+    is mostly this, once per tool call."""
     return len(repr(value))
 
 

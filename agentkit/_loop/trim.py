@@ -157,11 +157,14 @@ def trim(
         return Trimmed(whole, total, ())
     chunk = max(1, int((1 - low_watermark) * budget))
     key = (chunk, keep_first, turn_start)
+    # A layout is kept only where its units cannot shift under it: no pins (an index or a test of
+    # each message), and the run's prompt at a given index (else the last prompt, which a new one moves).
+    kept_layout = pinned is None and turn_start is not None and 0 <= turn_start < len(items)
     layout = getattr(measure, "trim_layout", None)
-    if not (isinstance(layout, _Layout) and pinned is None and layout.follows(key, items)):
+    if not (kept_layout and isinstance(layout, _Layout) and layout.follows(key, items, found)):
         layout = _Layout(key, items, found, keep_first=keep_first, pinned=pinned, turn_start=turn_start)
     layout.extend(items, found)
-    if pinned is None and turn_start is not None and hasattr(measure, "trim_layout"):
+    if kept_layout and hasattr(measure, "trim_layout"):
         measure.trim_layout = layout  # a TokenCounter: for the run's next request
     protected = layout.protected + found.size(layout.open_at, len(items))
     if fixed + round(scale * protected) > budget:
@@ -195,7 +198,7 @@ class _Layout:
 
     __slots__ = (
         "_chunk", "_count", "_dropped", "_grid", "_points", "_total", "_turn_start",
-        "droppable", "key", "last", "n", "open_at", "protected",
+        "droppable", "found", "key", "last", "n", "open_at", "protected", "source",
     )  # fmt: skip
 
     def __init__(
@@ -209,6 +212,7 @@ class _Layout:
         turn_start: int | None,
     ) -> None:
         self.key, self._chunk = key, key[0]
+        self.source, self.found = messages, found
         self._turn_start = turn_start or 0
         parts = units(messages, keep_first=keep_first, pinned=pinned, turn_start=turn_start, found=found)
         n = len(messages)
@@ -226,10 +230,17 @@ class _Layout:
                 self._close(unit.start, unit.stop, found)
         self.n, self.last = n, messages[n - 1] if n else None
 
-    def follows(self, key: tuple[Any, ...], messages: Sequence[Mapping[str, Any]]) -> bool:
-        """Whether `messages` is the list laid out, with messages appended since."""
+    def follows(self, key: tuple[Any, ...], messages: Sequence[Mapping[str, Any]], found: Facts) -> bool:
+        """Whether `messages` is the list laid out, with messages appended since: the same list, with
+        the same facts (sized again, they are new: the list was changed, not only grown)."""
         n = self.n
-        return key == self.key and len(messages) >= n and (not n or messages[n - 1] is self.last)
+        return (
+            key == self.key
+            and messages is self.source
+            and found is self.found
+            and len(messages) >= n
+            and (not n or messages[n - 1] is self.last)
+        )
 
     def extend(self, messages: Sequence[Mapping[str, Any]], found: Facts) -> None:
         """Lay out the messages appended since (as `units` splits the newest turn into exchanges)."""

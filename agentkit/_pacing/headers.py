@@ -45,9 +45,6 @@ class RateLimitHeaders:
     retry_after: float | None = None
 
 
-_NOTHING = RateLimitHeaders()
-
-
 def parse_headers(headers: Any, *, now: float | None = None) -> RateLimitHeaders:
     """Read the rate-limit headers of a response; missing or malformed ones are left out.
 
@@ -58,7 +55,7 @@ def parse_headers(headers: Any, *, now: float | None = None) -> RateLimitHeaders
     A bucket needs its `limit` and `remaining`; a reset in the past means it is full by now.
     """
     if headers is None:
-        return _NOTHING
+        return RateLimitHeaders()
     # One pass over the headers, keeping the few read below: `httpx2.Headers.get` walks every
     # header per name asked for, and `dict(headers.items())` decodes and joins all of them.
     raw = getattr(headers, "raw", None)  # httpx2.Headers: undecoded pairs, names in the case sent
@@ -68,10 +65,10 @@ def parse_headers(headers: Any, *, now: float | None = None) -> RateLimitHeaders
             for name, value in raw
             if name and name[0] in _FIRST and name.lower().startswith(_READ_BYTES)
         }
-    else:
+    elif hasattr(headers, "items"):
         headers = {name: value for name, value in headers.items() if name.startswith(_READ)}
     if len(headers) <= ("date" in headers):
-        return _NOTHING  # nothing to read (a server that does not send them)
+        return RateLimitHeaders()  # nothing to read (a server that does not send them)
     get = headers.get
     local = time.time() if now is None else now
     date = _http_date(get("date"))  # the server's clock, which the resets are on

@@ -364,7 +364,9 @@ def _pieces(s: str, parts: int = 3) -> list[str]:
     return [s[k : k + size] for k in range(0, len(s), size)]
 
 
-def _block_events(index: int, block: dict[str, Any]) -> list[dict[str, Any]]:
+def _block_events(index: int, block: dict[str, Any], *, cut: bool = False) -> list[dict[str, Any]]:
+    """A block's start, deltas and stop. A tool call with no input streams one empty delta; one cut
+    by `max_tokens` (`cut`) streams its input JSON only part of the way, as the API does."""
     kind = block.get("type")
     deltas: list[dict[str, Any]] = []
     if kind == "text":
@@ -374,7 +376,10 @@ def _block_events(index: int, block: dict[str, Any]) -> list[dict[str, Any]]:
         deltas += [{"type": "citations_delta", "citation": c} for c in cited]
     elif kind == "tool_use":
         start = {**block, "input": {}}
-        deltas = [{"type": "input_json_delta", "partial_json": p} for p in ["", *_pieces(json.dumps(block["input"]))]]
+        sent = json.dumps(block["input"]) if block["input"] else ""
+        if cut:
+            sent = sent[: max(1, len(sent) * 2 // 3)]
+        deltas = [{"type": "input_json_delta", "partial_json": p} for p in ["", *_pieces(sent)]]
     elif kind == "thinking":
         start = {**block, "thinking": "", "signature": ""}
         deltas = [{"type": "thinking_delta", "thinking": p} for p in _pieces(block["thinking"])]
@@ -409,8 +414,9 @@ def stream_events(message: dict[str, Any]) -> list[dict[str, Any]]:
         if k in usage
     }
     events: list[dict[str, Any]] = [{"type": "message_start", "message": start}, {"type": "ping"}]
+    last = len(message["content"]) - 1
     for index, block in enumerate(message["content"]):
-        events.extend(_block_events(index, block))
+        events.extend(_block_events(index, block, cut=index == last and message["stop_reason"] == "max_tokens"))
     stop = {k: message[k] for k in ("stop_reason", "stop_sequence", "stop_details")}
     events.append({"type": "message_delta", "delta": stop, "usage": delta_usage})
     events.append({"type": "message_stop"})

@@ -129,3 +129,32 @@ def test_what_must_stay_but_cannot_fit_raises_before_anything_is_sent() -> None:
 def test_a_low_watermark_outside_zero_to_one_is_refused() -> None:
     with pytest.raises(ValueError, match="low_watermark"):
         trim(conversation(1), budget=10, low_watermark=1.0)
+
+
+def test_a_runs_kept_layout_serves_only_the_same_list_grown() -> None:
+    # The run's counter keeps how trimming laid out its history (`_Layout`); a different list that
+    # shares its last message, or a prompt index that only resolves to the last prompt, must trim
+    # as they would afresh.
+    from agentkit._loop.tokens import TokenCounter
+
+    history = conversation(12)
+    budget = size(history) // 2
+    start = max(i for i, m in enumerate(history) if isinstance(m["content"], str))
+
+    def both(messages: list[dict], turn_start: int) -> tuple[object, object]:
+        again = trim(messages, budget=budget, measure=run, turn_start=turn_start)
+        fresh = trim(messages, budget=budget, measure=TokenCounter(model="claude-sonnet-4-6"), turn_start=turn_start)
+        return (again.dropped, again.tokens), (fresh.dropped, fresh.tokens)
+
+    run = TokenCounter(model="claude-sonnet-4-6")
+    trim(history, budget=budget, measure=run, turn_start=start)
+    edited = [{"role": "user", "content": "y" * 4000}, *history[1:]]  # a new list, the same last message
+    again, fresh = both(edited, start)
+    assert again == fresh
+
+    run = TokenCounter(model="claude-sonnet-4-6")
+    grown = list(history)
+    trim(grown, budget=budget, measure=run, turn_start=-1)
+    grown += [answer(50), prompt(51), *exchange("late"), *exchange("later")]  # the last prompt moved
+    again, fresh = both(grown, -1)
+    assert again == fresh

@@ -51,6 +51,7 @@ REPLIES = {
         {"tools": [ADD_TOOL], "thinking": THINKING},
     ),
     "refusal": (Reply([text("I can't help.")], stop_reason="refusal", stop_details={"type": "refusal"}), {}),
+    "a tool call without input": (Reply([tool_use("add", {})]), {"tools": [ADD_TOOL]}),
     "whitespace-only text beside a tool call": (
         Reply([text("\n\n"), tool_use("add", {"a": 1})]),
         {"tools": [ADD_TOOL]},
