@@ -26,6 +26,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ._history import grown
 from .errors import InputError
 
 __all__ = ["block_problem", "check_history", "check_prompt", "find_surrogate", "forget_checked", "remember_checked"]
@@ -279,7 +280,7 @@ def _seen(messages: Sequence[Any]) -> int:
         return int(known)
     for known, count, last in reversed(_CHECKED):
         n: int = count
-        if known is messages and len(messages) >= n and messages[n - 1] is last:
+        if known is messages and grown(messages, n, last):
             return n
     return 0
 

@@ -9,8 +9,16 @@ rather than in a module table, so nothing outlives the history the caller holds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
+
+
+def grown(messages: Sequence[Any], n: int, last: Any) -> bool:
+    """Whether `messages` still starts with the `n` messages it had when the `n`-th was `last`: only
+    appended to since. The loop never edits a history in place, so this one look at the known end is
+    how every memo of a history (its check, facts, exact count, trimming layout) tells it is still good.
+    """
+    return len(messages) >= n and (not n or messages[n - 1] is last)
 
 
 class History(list[Any]):
@@ -30,4 +38,4 @@ class History(list[Any]):
         if self.checked is None:
             return 0
         n, last = self.checked
-        return n if len(self) >= n and (not n or self[n - 1] is last) else 0
+        return n if grown(self, n, last) else 0

@@ -10,6 +10,8 @@ import operator
 from collections.abc import Sequence
 from typing import Any
 
+from .._history import grown
+
 __all__ = ["Anchor", "moved"]
 
 
@@ -32,15 +34,11 @@ class Anchor:
 
     def grown_into(self, messages: Sequence[Any]) -> bool:
         """Whether `messages` is the counted list with messages appended (or as it was)."""
-        n = self.n
-        return messages is self.source and len(messages) >= n and (not n or messages[n - 1] is self.last)
+        return messages is self.source and grown(messages, self.n, self.last)
 
     def refs(self) -> list[Any] | None:
         """The counted messages, or None if `source` no longer starts with them."""
-        n, source = self.n, self.source
-        if len(source) < n or (n and source[n - 1] is not self.last):
-            return None
-        return source[:n]
+        return self.source[: self.n] if grown(self.source, self.n, self.last) else None
 
     def by_id(self) -> dict[int, int]:
         if self._by_id is None:

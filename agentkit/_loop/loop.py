@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from .._checks import remember_checked
 from .._history import History
 from ..errors import ContextWindowExceeded, MaxTurnsExceeded, Refused, RunError
 from ..pacing import RunPacing
@@ -243,7 +244,7 @@ def _result(
 ) -> RunResult[Any]:
     messages = state.messages
     if isinstance(messages, History):  # for the next run on `history=result.messages`
-        messages.checked = (len(messages), messages[-1] if messages else None)  # valid as the run leaves it
+        remember_checked(messages)  # valid as the run leaves it
         messages.anchor = state.counter.carried()
     return RunResult(
         output,

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .._history import grown
 from ..result import ContextStats
 from ..usage import Usage
 from .anchor import Anchor, moved
@@ -359,12 +360,7 @@ class TokenCounter:
         """The facts of `messages`; a list seen before and only appended to since is extended, not redone."""
         known = self._known.get(id(messages))
         n = len(messages)
-        if (
-            known is not None
-            and known[0] is messages
-            and known[1] <= n
-            and (n == 0 or messages[known[1] - 1] is known[2])
-        ):
+        if known is not None and known[0] is messages and grown(messages, known[1], known[2]):
             result = known[3]
             if known[1] < n:
                 shared = any(other[3] is result for key, other in self._known.items() if key != id(messages))

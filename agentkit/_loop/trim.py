@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .._history import grown
 from ..errors import MemoryBudgetExceeded
 from ..settings import Pinned
 from .tokens import ASSISTANT, LOCAL, PROMPT, Facts, Measure, sliced
@@ -233,13 +234,8 @@ class _Layout:
     def follows(self, key: tuple[Any, ...], messages: Sequence[Mapping[str, Any]], found: Facts) -> bool:
         """Whether `messages` is the list laid out, with messages appended since: the same list, with
         the same facts (sized again, they are new: the list was changed, not only grown)."""
-        n = self.n
         return (
-            key == self.key
-            and messages is self.source
-            and found is self.found
-            and len(messages) >= n
-            and (not n or messages[n - 1] is self.last)
+            key == self.key and messages is self.source and found is self.found and grown(messages, self.n, self.last)
         )
 
     def extend(self, messages: Sequence[Mapping[str, Any]], found: Facts) -> None:

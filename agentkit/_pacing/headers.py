@@ -16,7 +16,7 @@ _NAMES = [
 ]
 _READ = ("anthropic-ratelimit-", "retry-after", "date")
 _READ_BYTES = tuple(name.encode() for name in _READ)
-_FIRST = frozenset(b"aArRdD")  # the first letters of _READ, to pass over the other headers at once
+_FIRST = frozenset(ord(c) for name in _READ for c in (name[0], name[0].upper()))  # to pass the others at once
 _PARSED: dict[tuple[str, str], float | None] = {}  # (format, text) -> time: resets repeat across buckets
 
 
