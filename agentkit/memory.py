@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     import anthropic
     from anthropic.types import Message, MessageParam
 
-    from ._loop.tokens import Measure
+    from ._loop.sizing import Measure
     from .settings import Pinned
 
 __all__ = [

@@ -12,7 +12,9 @@ import pytest
 PACKAGE = Path(__file__).parents[1] / "agentkit"
 
 
-@pytest.mark.parametrize("module", ["agentkit._loop.tokens", "agentkit._loop.trim", "agentkit._loop.cache"])
+@pytest.mark.parametrize(
+    "module", ["agentkit._loop.sizing", "agentkit._loop.tokens", "agentkit._loop.trim", "agentkit._loop.cache"]
+)
 def test_a_pure_helper_imports_without_the_loop_or_the_sdk(module: str) -> None:
     code = (
         f"import sys, {module}; "

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from .._caching import MAX_BREAKPOINTS, min_cacheable_tokens
 from ..settings import CacheMode, CacheTTL
-from .tokens import ASSISTANT, LOCAL, Measure, local_size
+from .sizing import ASSISTANT, LOCAL, Measure, local_size
 
 __all__ = ["CacheMode", "CacheTTL", "count_breakpoints", "place_breakpoints"]
 

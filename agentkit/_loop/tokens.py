@@ -9,312 +9,38 @@ the difference. It asks `messages.count_tokens` only when an estimate is too clo
 tell which side of it the prompt is on; with an anchor that is rare, because the uncertain part is
 only what was added or left out since the last response.
 
-Speed: each message's local size and kind are computed once per message object per run and
-memoised by `id()` in the run's own counter (the memo holds the message, so an id cannot be reused
-while its entry lives, and the memo goes with the run). A request that is the counted list grown
-costs only its new messages: its facts grow in place and the anchor (`agentkit._loop.anchor`) tells
-it apart by length and last message. An estimate may miss a message edited in place after it was
-sized; nothing that must be exact (cache markers, the API's limits) relies on it. Calibration
-across runs lives in `agentkit._loop._learned`; the exact count a resumed run starts from travels
-on `result.messages` (`agentkit._history.History`).
+Speed: each message's local size and kind (`agentkit._loop.sizing`) are computed once per message
+object per run and memoised by `id()` in the run's own counter (the memo holds the message, so an id
+cannot be reused while its entry lives, and the memo goes with the run). A request that is the
+counted list grown costs only its new messages: its facts grow in place and the anchor
+(`agentkit._loop.anchor`) tells it apart by length and last message. An estimate may miss a message
+edited in place after it was sized; nothing that must be exact (cache markers, the API's limits)
+relies on it. Calibration across runs lives in `agentkit._loop._learned`; the exact count a resumed
+run starts from travels on `result.messages` (`agentkit._history.History`).
 """
 
 from __future__ import annotations
 
 import inspect
-import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from itertools import accumulate
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from .._history import grown
 from ..result import ContextStats
 from ..usage import Usage
 from .anchor import Anchor, moved
+from .sizing import Facts, Measure, Sized, extend, facts, message_size, overhead_size
 
 if TYPE_CHECKING:
     import anthropic
 
-__all__ = [
-    "ASSISTANT",
-    "LOCAL",
-    "MARKED",
-    "PROMPT",
-    "ContextStats",
-    "Estimate",
-    "Facts",
-    "Measure",
-    "TokenCounter",
-    "facts",
-    "local_size",
-    "message_size",
-    "overhead_size",
-]
+__all__ = ["UNCALIBRATED_ERROR", "ContextStats", "Estimate", "Measure", "TokenCounter"]
 
-IMAGE_TOKENS = 1_600  # an image near the 1.15-megapixel cap; a PDF page costs about as much
-_CHARS_PER_TOKEN = 4
-_BLOCK_TOKENS = 3  # framing per content block (its type); calibration absorbs the error
-_TOOL_FRAMING = 12
-"""More framing per tool_use and tool_result block: the call id (~30 characters) and the fields around
-it. Calibration cannot absorb it: a turn of several short results weighs far more per character
-than the prose that set the scale, and was estimated well outside its error."""
-_MESSAGE_TOKENS = 4  # framing per message (role)
 UNCALIBRATED_ERROR = 0.35
 """How far off a local estimate may be before any response calibrated it: models from 4.7 on count
 about 30% more tokens than Haiku 4.5 for the same text, so a fixed chars-per-token guess can miss
 by that much."""
-
-
-def _json_length(value: Any) -> int:
-    """The length of `value` as JSON, roughly: `repr` writes the same separators, and differs only
-    in escapes and in what JSON cannot hold (an estimate, calibrated like the rest), at a quarter of
-    the cost of an encoder call, which builds its C encoder afresh each time. Sizing a long history
-    is mostly this, once per tool call."""
-    return len(repr(value))
-
-
-PROMPT, ASSISTANT, MARKED = 1, 2, 4  # message flags: a turn-starting user message, an assistant one, has markers
-_SHIFT = 3
-
-
-def _chars(block: Mapping[str, Any]) -> tuple[int, int]:
-    """(characters, flat tokens) a content block contributes."""
-    kind = block.get("type")
-    if kind == "text":
-        return len(block.get("text") or ""), 0
-    if kind == "tool_use" or kind == "server_tool_use":
-        return len(str(block.get("name", ""))) + _json_length(block.get("input")), _TOOL_FRAMING
-    if kind == "tool_result":
-        content = block.get("content")
-        if isinstance(content, str):
-            return len(content), _TOOL_FRAMING
-        chars, flat = 0, _TOOL_FRAMING
-        for inner in content or ():
-            c, f = _chars(inner) if isinstance(inner, Mapping) else (len(str(inner)), 0)
-            chars, flat = chars + c, flat + f
-        return chars, flat
-    if kind == "thinking":
-        return len(block.get("thinking") or ""), 0
-    source = block.get("source")
-    if kind in ("image", "document"):
-        if isinstance(source, Mapping) and source.get("type") == "text":
-            return len(str(source.get("data", ""))), 0
-        return 0, IMAGE_TOKENS
-    return _json_length(block), 0
-
-
-def local_size(content: Any) -> int:
-    """The local estimate, in tokens before calibration, of a string or a list of content blocks."""
-    if isinstance(content, str):
-        return math.ceil(len(content) / _CHARS_PER_TOKEN) + _BLOCK_TOKENS
-    chars = flat = blocks = 0
-    for block in content or ():
-        c, f = _chars(block) if isinstance(block, Mapping) else (len(str(block)), 0)
-        chars, flat, blocks = chars + c, flat + f, blocks + 1
-    return math.ceil(chars / _CHARS_PER_TOKEN) + flat + blocks * _BLOCK_TOKENS
-
-
-def message_size(message: Mapping[str, Any]) -> int:
-    """The local estimate of one message (at least 1)."""
-    return local_size(message.get("content")) + _MESSAGE_TOKENS
-
-
-def overhead_size(params: Mapping[str, Any], memo: dict[int, tuple[Any, int]] | None = None) -> int:
-    """The local estimate of everything in a request besides its messages: system prompt and tools.
-
-    With `memo` (a run's), each tool definition is sized once: the loop sends the same dicts each turn.
-    """
-    size = 0
-    system = params.get("system")
-    if system:
-        size += local_size(system)
-    for tool in params.get("tools") or ():
-        entry = memo.get(id(tool)) if memo is not None else None
-        if entry is None or entry[0] is not tool:
-            entry = (tool, math.ceil(len(json.dumps(tool, ensure_ascii=False, default=str)) / _CHARS_PER_TOKEN))
-            if memo is not None:
-                memo[id(tool)] = entry
-        size += entry[1]
-    return size
-
-
-def _flags(message: Mapping[str, Any]) -> int:
-    role, content = message.get("role"), message.get("content")
-    blocks = content if isinstance(content, list) else ()
-    flags = ASSISTANT if role == "assistant" else 0
-    if role == "user" and not any(isinstance(b, Mapping) and b.get("type") == "tool_result" for b in blocks):
-        flags |= PROMPT
-    for block in blocks:
-        nested = block.get("content") if isinstance(block, Mapping) else None
-        if (isinstance(block, Mapping) and block.get("cache_control") is not None) or (
-            isinstance(nested, list) and any(isinstance(b, Mapping) and b.get("cache_control") for b in nested)
-        ):
-            return flags | MARKED
-    return flags
-
-
-def _packed(message: Mapping[str, Any]) -> int:
-    """`message_size(message) << _SHIFT | _flags(message)`, in one pass over its blocks (the first
-    request of a long history sizes every message: this is the loop that costs, so the common
-    block types are sized inline)."""
-    role, content = message.get("role"), message.get("content")
-    flags = ASSISTANT if role == "assistant" else 0
-    if isinstance(content, str):
-        size = math.ceil(len(content) / _CHARS_PER_TOKEN) + _BLOCK_TOKENS + _MESSAGE_TOKENS
-        return size << _SHIFT | (flags | PROMPT if role == "user" else flags)
-    listed = isinstance(content, list)
-    chars = flat = blocks = 0
-    answers = marked = False
-    for block in content or ():
-        blocks += 1
-        if type(block) is not dict and not isinstance(block, Mapping):
-            chars += len(str(block))
-            continue
-        kind = block.get("type")
-        nested = block.get("content")
-        if kind == "text":
-            chars += len(block.get("text") or "")
-        elif kind == "tool_use":
-            name = block.get("name", "")
-            chars += len(name if type(name) is str else str(name)) + _json_length(block.get("input"))
-            flat += _TOOL_FRAMING
-        elif kind == "tool_result" and type(nested) is str:
-            chars += len(nested)
-            flat += _TOOL_FRAMING
-            answers = True
-        else:
-            c, f = _chars(block)
-            chars, flat = chars + c, flat + f
-            answers = answers or kind == "tool_result"
-        if listed and not marked:
-            marked = block.get("cache_control") is not None or (
-                type(nested) is list and any(isinstance(b, Mapping) and b.get("cache_control") for b in nested)
-            )
-    size = math.ceil(chars / _CHARS_PER_TOKEN) + flat + blocks * _BLOCK_TOKENS + _MESSAGE_TOKENS
-    if role == "user" and not (listed and answers):
-        flags |= PROMPT
-    return size << _SHIFT | (flags | MARKED if marked else flags)
-
-
-def _facts_of(packed: list[int]) -> Facts:
-    sizes = [p >> _SHIFT for p in packed]
-    flags = [p & 7 for p in packed]
-    return Facts(flags, sizes, list(accumulate(sizes, initial=0)), _marked(flags))
-
-
-def _marked(flags: list[int], offset: int = 0) -> list[int]:
-    return [i + offset for i, f in enumerate(flags) if f & MARKED]
-
-
-@dataclass(frozen=True)
-class Facts:
-    """Per-message facts of a message list: `flags` (PROMPT, ASSISTANT, MARKED) and local sizes."""
-
-    flags: list[int]
-    sizes: list[int]
-    cum: list[int]
-    """`cum[i]` is the local size of the first `i` messages."""
-    marked: list[int] = field(default_factory=list)
-    """The indices of the messages flagged MARKED (so a later request need not scan `flags`)."""
-
-    def size(self, start: int, stop: int) -> int:
-        return self.cum[stop] - self.cum[start]
-
-
-def facts(messages: Sequence[Mapping[str, Any]], memo: Sized | None = None) -> Facts:
-    """The facts of `messages`; with `memo` (a run's), each message is sized once per run."""
-    if memo is None:
-        return _facts_of([_packed(m) for m in messages])
-    return _facts_of(memo.packed(messages))
-
-
-class Sized:
-    """A run's sizes by message: `id(message)` -> its packed size and flags. The messages are held,
-    so an id cannot be reused while the memo lives (it goes with the run)."""
-
-    __slots__ = ("_alive", "_by_id")
-
-    def __init__(self) -> None:
-        self._by_id: dict[int, int] = {}
-        self._alive: list[Any] = []
-
-    def packed(self, messages: Sequence[Mapping[str, Any]]) -> list[int]:
-        by_id = self._by_id
-        if not by_id:  # the run's first list (a long history, say): sized, then kept in bulk
-            packed = [_packed(m) for m in messages]
-            by_id.update(zip(map(id, messages), packed, strict=True))
-            self._alive.extend(messages)
-            return packed
-        out = []
-        for m in messages:
-            p = by_id.get(id(m))
-            if p is None:
-                p = by_id[id(m)] = _packed(m)
-                self._alive.append(m)
-            out.append(p)
-        return out
-
-
-class Measure(Protocol):
-    """What trimming and breakpoint placement need: facts, the calibration, exact corrections.
-
-    `TokenCounter` is one (calibrated on the run's responses); `LOCAL` is the uncalibrated default.
-    """
-
-    scale: float
-
-    def facts(self, messages: Sequence[Mapping[str, Any]]) -> Facts: ...
-
-    def correction(self, messages: Sequence[Mapping[str, Any]]) -> int:
-        """Exact minus estimated tokens of the messages known exactly (the last reply)."""
-        ...
-
-    def local_overhead(self, params: Mapping[str, Any]) -> int:
-        """`overhead_size(params)`, memoised where the measure keeps a memo."""
-        ...
-
-
-def _extend(found: Facts, more: Facts, *, in_place: bool) -> Facts:
-    """`found` followed by `more`: grown in place when no one else holds `found` (a long history's
-    facts are not copied on every request), else a new `Facts`."""
-    base, offset = found.cum[-1], len(found.flags)
-    cum = [base + c for c in more.cum[1:]]
-    marked = [i + offset for i in more.marked]
-    if not in_place:
-        return Facts(found.flags + more.flags, found.sizes + more.sizes, found.cum + cum, found.marked + marked)
-    found.flags.extend(more.flags)
-    found.sizes.extend(more.sizes)
-    found.cum.extend(cum)
-    found.marked.extend(marked)
-    return found
-
-
-def sliced(found: Facts, ranges: Sequence[tuple[int, int]]) -> Facts:
-    """The facts of the messages in `ranges` of a list whose facts are `found` (no message looked at)."""
-    flags: list[int] = []
-    sizes: list[int] = []
-    for start, stop in ranges:
-        flags += found.flags[start:stop]
-        sizes += found.sizes[start:stop]
-    return Facts(flags, sizes, list(accumulate(sizes, initial=0)), _marked(flags))
-
-
-class _LocalMeasure:
-    scale = 1.0
-
-    def facts(self, messages: Sequence[Mapping[str, Any]]) -> Facts:
-        return facts(messages)
-
-    def correction(self, messages: Sequence[Mapping[str, Any]]) -> int:
-        return 0
-
-    def local_overhead(self, params: Mapping[str, Any]) -> int:
-        return overhead_size(params)
-
-
-LOCAL: Measure = _LocalMeasure()
 
 
 class Estimate(int):
@@ -364,7 +90,7 @@ class TokenCounter:
             result = known[3]
             if known[1] < n:
                 shared = any(other[3] is result for key, other in self._known.items() if key != id(messages))
-                result = _extend(result, facts(messages[known[1] :], self._memo), in_place=not shared)
+                result = extend(result, facts(messages[known[1] :], self._memo), in_place=not shared)
         else:
             result = facts(messages, self._memo)
         self.remember(messages, result)

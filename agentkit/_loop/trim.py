@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from .._history import grown
 from ..errors import MemoryBudgetExceeded
 from ..settings import Pinned
-from .tokens import ASSISTANT, LOCAL, PROMPT, Facts, Measure, sliced
+from .sizing import ASSISTANT, LOCAL, PROMPT, Facts, Measure, sliced
 
 if TYPE_CHECKING:
     from anthropic.types import MessageParam

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from agentkit import MemoryBudgetExceeded
 from agentkit._loop.cache import count_breakpoints, place_breakpoints
-from agentkit._loop.tokens import LOCAL
+from agentkit._loop.sizing import LOCAL
 from agentkit._loop.trim import trim
 from agentkit.testing import text, thinking, validate
 

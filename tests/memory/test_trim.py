@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from agentkit import MemoryBudgetExceeded, RunError
-from agentkit._loop.tokens import LOCAL
+from agentkit._loop.sizing import LOCAL
 from agentkit._loop.trim import trim, units
 from agentkit.testing import validate, with_tools
 

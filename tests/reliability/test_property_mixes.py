@@ -208,7 +208,7 @@ def mixes(draw: st.DrawFn) -> Mix:
     runs = draw(st.lists(run_plans(), min_size=1, max_size=4))
     if budget_factor is not None:
         # Left out: images under a memory budget. One calibration scale serves text and images
-        # (agentkit/_loop/tokens.py), so requests near the budget go over it; see the xfail
+        # (agentkit/_loop/sizing.py), so requests near the budget go over it; see the xfail
         # test_a_prompt_with_images_after_a_text_history_stays_within_the_budget.
         # Left out too: cache markers the user adds in place to a history under a budget. With them,
         # the first request of a later run went over the budget (1,328 sent under memory_budget=1,110,

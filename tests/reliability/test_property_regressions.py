@@ -70,7 +70,7 @@ async def test_a_prompt_with_images_after_a_text_history_stays_within_the_budget
 ) -> None:
     # Was sent over the budget (4,386 tokens): the history's tool blocks were sized without their
     # framing, so the scale they set was off for what came next. One scale still serves text and
-    # images alike (agentkit/_loop/tokens.py).
+    # images alike (agentkit/_loop/sizing.py).
     messages_server.respond_with(fetch_three_pages)
     agent = Agent(model="claude-sonnet-4-6", tools=[fetch], client=messages_server.client())
     history: list[Any] = []
@@ -120,7 +120,7 @@ def three_refusals(request: Request) -> Reply:
     strict=True,
     reason="open: the reply is taken at its exact output_tokens, but sent back its three tool calls weigh more "
     "(their framing), and the error allowed is 10% of the new results alone: the third prompt is estimated "
-    "381 +- 8 tokens for 409, no exact count is asked, and it passes the limit (agentkit/_loop/tokens.py)",
+    "381 +- 8 tokens for 409, no exact count is asked, and it passes the limit (agentkit/_loop/sizing.py)",
 )
 async def test_an_input_token_limit_is_never_passed_by_small_blocks(messages_server: MessagesServer) -> None:
     from agentkit import UsageLimitExceeded, UsageLimits
