@@ -1,7 +1,8 @@
 """The anchor of a run's token estimates: the last exact count, and what it counted.
 
 `TokenCounter` (`agentkit._loop.tokens`) keeps one; `moved` says how much of a new request differs
-from what was counted, which is the only part of its estimate that is uncertain.
+from what was counted (its local size and tool blocks), which is the only part of its estimate that
+is uncertain.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._history import grown
+from .sizing import Facts, tool_blocks
 
 __all__ = ["Anchor", "moved"]
 
@@ -19,17 +21,17 @@ class Anchor:
     """The last exact prompt size, and the messages it counted with their local sizes.
 
     `source` is the list counted, its first `n` messages (ending in `last`) the ones counted, and
-    the first `n` of `sizes` (the facts' list, which may grow after) their sizes. Nothing is copied:
+    the first `n` of `sizes` and `flags` (the facts' lists, which may grow after) their facts. Nothing is copied:
     the loop only appends to a history, so a request that is `source` grown is told in one look,
     and `refs()` slices the counted messages out only for the general case (trimming, a resumed
     history), or says None when the list was cut short or changed at its counted end since.
     """
 
-    __slots__ = ("_by_id", "last", "n", "overhead", "scale", "sizes", "source")
+    __slots__ = ("_by_id", "flags", "last", "n", "overhead", "scale", "sizes", "source")
 
-    def __init__(self, source: list[Any], sizes: list[int], overhead: int, scale: float) -> None:
+    def __init__(self, source: list[Any], found: Facts, overhead: int, scale: float) -> None:
         self.source, self.n, self.last = source, len(source), source[-1] if source else None
-        self.sizes, self.overhead, self.scale = sizes, overhead, scale
+        self.sizes, self.flags, self.overhead, self.scale = found.sizes, found.flags, overhead, scale
         self._by_id: dict[int, int] | None = None
 
     def grown_into(self, messages: Sequence[Any]) -> bool:
@@ -41,21 +43,24 @@ class Anchor:
         return self.source[: self.n] if grown(self.source, self.n, self.last) else None
 
     def by_id(self) -> dict[int, int]:
+        """`id(message)` -> its index, for the counted messages."""
         if self._by_id is None:
-            refs = self.refs() or []
-            self._by_id = dict(zip(map(id, refs), self.sizes[: len(refs)], strict=True))
+            self._by_id = {id(m): i for i, m in enumerate(self.refs() or ())}
         return self._by_id
 
 
-def moved(anchor: Anchor, messages: Sequence[Any], sizes: list[int], exact: tuple[Any, int] | None) -> int | None:
-    """The local size of what differs from the anchor's messages: the new ones (but the reply known
-    exactly) and the ones left out. Each distinct message object counts once. None when the
-    anchor's list has changed under it (it no longer tells what was counted).
+def moved(
+    anchor: Anchor, messages: Sequence[Any], found: Facts, exact: tuple[Any, int] | None
+) -> tuple[int, int] | None:
+    """The local size and the tool blocks of what differs from the anchor's messages (`found` are
+    the facts of `messages`): the new ones (but the reply known exactly) and the ones left out. Each
+    distinct message object counts once. None when the anchor's list has changed under it (it no
+    longer tells what was counted).
 
     Usually `messages` is the counted list with the loop's new messages after it (each a new
     object): then only that tail is looked at, and no id map of the history is built.
     """
-    n = anchor.n
+    n, sizes, flags = anchor.n, found.sizes, found.flags
     grown = anchor.grown_into(messages)
     if not grown:
         refs = anchor.refs()
@@ -63,15 +68,15 @@ def moved(anchor: Anchor, messages: Sequence[Any], sizes: list[int], exact: tupl
             return None
         grown = len(messages) >= n and all(map(operator.is_, messages, refs))
     if grown:
-        tail = {id(messages[i]): sizes[i] for i in range(n, len(messages))}
-        new = sum(tail.values())
-        if exact is not None:
-            key = id(exact[0])
-            new -= tail[key] if key in tail else anchor.by_id().get(key, 0)
-        return new
-    ids = dict(zip(map(id, messages), sizes, strict=True))
-    before = anchor.by_id()
-    new = sum(ids[i] for i in ids.keys() - before.keys())
-    if exact is not None and id(exact[0]) in ids:
-        new -= ids[id(exact[0])]
-    return new + sum(before[i] for i in before.keys() - ids.keys())
+        new = {id(messages[i]): i for i in range(n, len(messages))}
+        gone: dict[int, int] = {}
+    else:
+        here = {id(m): i for i, m in enumerate(messages)}
+        before = anchor.by_id()
+        new = {k: here[k] for k in here.keys() - before.keys()}
+        gone = {k: before[k] for k in before.keys() - here.keys()}
+    if exact is not None:
+        new.pop(id(exact[0]), None)  # counted exactly wherever it is
+    size = sum(sizes[i] for i in new.values()) + sum(anchor.sizes[i] for i in gone.values())
+    tools = sum(tool_blocks(flags[i]) for i in new.values()) + sum(tool_blocks(anchor.flags[i]) for i in gone.values())
+    return size, tools

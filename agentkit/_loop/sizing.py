@@ -25,10 +25,12 @@ __all__ = [
     "Sized",
     "extend",
     "facts",
+    "FRAMING_DOUBT",
     "local_size",
     "message_size",
     "overhead_size",
     "sliced",
+    "tool_blocks",
 ]
 
 IMAGE_TOKENS = 1_600  # an image near the 1.15-megapixel cap; a PDF page costs about as much
@@ -38,6 +40,11 @@ _TOOL_FRAMING = 12
 """More framing per tool_use and tool_result block: the call id (~30 characters) and the fields around
 it. Calibration cannot absorb it: a turn of several short results weighs far more per character
 than the prose that set the scale, and was estimated well outside its error."""
+FRAMING_DOUBT = _TOOL_FRAMING
+"""How far off the framing of one tool block may be, in local units: it is a fixed guess that the
+scale, set by the prose around it, does not calibrate (a call id tokenizes far worse than prose). An
+estimate allows all of it as error for each tool block it did not count exactly, so a turn of many
+short results is counted exactly near a limit rather than taken at the prose's rate."""
 _MESSAGE_TOKENS = 4  # framing per message (role)
 
 
@@ -50,7 +57,14 @@ def _json_length(value: Any) -> int:
 
 
 PROMPT, ASSISTANT, MARKED = 1, 2, 4  # message flags: a turn-starting user message, an assistant one, has markers
-_SHIFT = 3
+_TOOLS_AT = 3  # above the flags, a message's count of tool blocks (at most 31)
+_SHIFT = 8  # above those, its size
+_FRAMED = ("tool_use", "server_tool_use", "tool_result")  # a tuple: `in` compares, so a bad type cannot raise
+
+
+def tool_blocks(flags: int) -> int:
+    """The tool blocks of a message, from its flags in `Facts.flags`."""
+    return flags >> _TOOLS_AT
 
 
 def _chars(block: Mapping[str, Any]) -> tuple[int, int]:
@@ -115,7 +129,7 @@ def overhead_size(params: Mapping[str, Any], memo: dict[int, tuple[Any, int]] | 
 
 
 def _packed(message: Mapping[str, Any]) -> int:
-    """`message_size(message) << _SHIFT | _flags(message)`, in one pass over its blocks (the first
+    """`message_size(message) << _SHIFT`, its tool blocks and its flags, in one pass over its blocks (the first
     request of a long history sizes every message: this is the loop that costs, so the common
     block types are sized inline)."""
     role, content = message.get("role"), message.get("content")
@@ -124,7 +138,7 @@ def _packed(message: Mapping[str, Any]) -> int:
         size = math.ceil(len(content) / _CHARS_PER_TOKEN) + _BLOCK_TOKENS + _MESSAGE_TOKENS
         return size << _SHIFT | (flags | PROMPT if role == "user" else flags)
     listed = isinstance(content, list)
-    chars = flat = blocks = 0
+    chars = flat = blocks = tools = 0
     answers = marked = False
     for block in content or ():
         blocks += 1
@@ -139,14 +153,18 @@ def _packed(message: Mapping[str, Any]) -> int:
             name = block.get("name", "")
             chars += len(name if type(name) is str else str(name)) + _json_length(block.get("input"))
             flat += _TOOL_FRAMING
+            tools += 1
         elif kind == "tool_result" and type(nested) is str:
             chars += len(nested)
             flat += _TOOL_FRAMING
+            tools += 1
             answers = True
         else:
             c, f = _chars(block)
             chars, flat = chars + c, flat + f
-            answers = answers or kind == "tool_result"
+            if kind in _FRAMED:
+                tools += 1
+                answers = answers or kind == "tool_result"
         if listed and not marked:
             marked = block.get("cache_control") is not None or (
                 type(nested) is list and any(isinstance(b, Mapping) and b.get("cache_control") for b in nested)
@@ -154,12 +172,12 @@ def _packed(message: Mapping[str, Any]) -> int:
     size = math.ceil(chars / _CHARS_PER_TOKEN) + flat + blocks * _BLOCK_TOKENS + _MESSAGE_TOKENS
     if role == "user" and not (listed and answers):
         flags |= PROMPT
-    return size << _SHIFT | (flags | MARKED if marked else flags)
+    return size << _SHIFT | min(tools, 31) << _TOOLS_AT | (flags | MARKED if marked else flags)
 
 
 def _facts_of(packed: list[int]) -> Facts:
     sizes = [p >> _SHIFT for p in packed]
-    flags = [p & 7 for p in packed]
+    flags = [p & 255 for p in packed]
     return Facts(flags, sizes, list(accumulate(sizes, initial=0)), _marked(flags))
 
 
@@ -169,7 +187,7 @@ def _marked(flags: list[int], offset: int = 0) -> list[int]:
 
 @dataclass(frozen=True)
 class Facts:
-    """Per-message facts of a message list: `flags` (PROMPT, ASSISTANT, MARKED) and local sizes."""
+    """Per-message facts of a message list: `flags` (PROMPT, ASSISTANT, MARKED, and `tool_blocks`) and local sizes."""
 
     flags: list[int]
     sizes: list[int]

@@ -30,7 +30,7 @@ from .._history import grown
 from ..result import ContextStats
 from ..usage import Usage
 from .anchor import Anchor, moved
-from .sizing import Facts, Measure, Sized, extend, facts, message_size, overhead_size
+from .sizing import FRAMING_DOUBT, Facts, Measure, Sized, extend, facts, message_size, overhead_size
 
 if TYPE_CHECKING:
     import anthropic
@@ -156,11 +156,12 @@ class TokenCounter:
         if anchor is None:
             rate = self.margin if self._calibrated else UNCALIBRATED_ERROR
             return Estimate(total, math.ceil(rate * total))
-        changed = moved(anchor, messages, found.sizes, self._exact)
+        changed = moved(anchor, messages, found, self._exact)
         if changed is None:  # the counted history was changed in place: as uncertain as with no anchor
             return Estimate(total, math.ceil(self.margin * total))
-        changed += abs(overhead - anchor.overhead)
-        return Estimate(total, math.ceil(self.margin * changed * self.scale))
+        size, tools = changed
+        size += abs(overhead - anchor.overhead)
+        return Estimate(total, math.ceil((self.margin * size + FRAMING_DOUBT * tools) * self.scale))
 
     def _adopt(self, messages: Sequence[Any]) -> None:
         """Take over the exact count an earlier run left on `messages` (a `History`): a run resumed
@@ -217,9 +218,7 @@ class TokenCounter:
             self.scale = tokens / (found.cum[-1] + overhead)
             self._calibrated = True
             LEARNED.calibrated(self.key, self.scale)
-        anchor = Anchor(
-            list(messages) if not isinstance(messages, list) else messages, found.sizes, overhead, self.scale
-        )
+        anchor = Anchor(list(messages) if not isinstance(messages, list) else messages, found, overhead, self.scale)
         self._anchor, self._exact, self._estimated = anchor, None, []
 
 

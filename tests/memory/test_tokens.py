@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from agentkit._history import History
+from agentkit._loop.sizing import FRAMING_DOUBT
 from agentkit._loop.tokens import UNCALIBRATED_ERROR, Estimate, TokenCounter
 from agentkit.testing import MessagesServer, Reply, estimate_tokens, with_tools
 
@@ -70,7 +71,33 @@ async def test_dropping_messages_is_uncertain_in_proportion_to_what_was_dropped(
     counter.observe(params(history), Usage(input_tokens=20_000))
     trimmed = counter.estimate(params(history[20:]))
     assert trimmed < 20_000
-    assert 0 < trimmed.error <= 0.1 * (20_000 - trimmed) + 2
+    dropped_tool_blocks = sum(
+        block["type"] in ("tool_use", "tool_result")
+        for m in history[:20]
+        for block in m["content"]
+        if isinstance(block, dict)
+    )
+    framing = (
+        FRAMING_DOUBT * dropped_tool_blocks * counter.scale
+    )  # each block's framing, a guess the scale does not set
+    assert 0 < trimmed.error <= 0.1 * (20_000 - trimmed) + framing + 2
+
+
+async def test_many_small_tool_results_are_uncertain_by_their_framing_too() -> None:
+    counter = TokenCounter(model="framing-test")
+    history = conversation(2)
+    counter.observe(params(history), Usage(input_tokens=3_000))
+    calls = {
+        "role": "assistant",
+        "content": [{"type": "tool_use", "id": f"toolu_{k:024d}", "name": "f", "input": {}} for k in range(6)],
+    }
+    results = {
+        "role": "user",
+        "content": [{"type": "tool_result", "tool_use_id": f"toolu_{k:024d}", "content": "no"} for k in range(6)],
+    }
+    grown = counter.estimate(params([*history, calls, results]))
+    # Twelve blocks of a few characters each: their framing, not their text, is most of what was added.
+    assert grown.error >= FRAMING_DOUBT * 12 * counter.scale
 
 
 async def test_exact_counts_send_only_the_fields_count_tokens_takes(messages_server: MessagesServer) -> None:
