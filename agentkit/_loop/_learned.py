@@ -8,6 +8,9 @@ emulator) or two models never share them:
 - `refuses_prefill`: the model answered an assistant prefill with a 400. The model table
   (`agentkit._models.refuses_prefill`) knows the families that do from the first request; this
   is only for models it does not know.
+- `echoes_prefill`: whether the server starts its answer to an assistant prefill with the prefill
+  (llama-server does; the API never does), learned from the first prefill long enough to tell
+  (`agentkit._loop.continuation`).
 - `scale`: tokens per unit of agentkit's local size estimate, from the runs' exact usage. A run
   seeds its estimate from the median of the last few calibrations, so one outlier (a prompt that
   was mostly images, say) cannot skew the runs after it.
@@ -43,6 +46,7 @@ class Learned:
 
     output_limits: dict[tuple[str, str], int] = field(default_factory=dict)
     no_prefill: set[tuple[str, str]] = field(default_factory=set)
+    echoes_prefill: dict[tuple[str, str], bool] = field(default_factory=dict)
     _scales: dict[tuple[str, str], deque[float]] = field(default_factory=dict)
 
     def scale(self, key: tuple[str, str]) -> float | None:
@@ -59,6 +63,7 @@ class Learned:
         """Forget everything learned (tests call this between tests)."""
         self.output_limits.clear()
         self.no_prefill.clear()
+        self.echoes_prefill.clear()
         self._scales.clear()
 
 

@@ -8,8 +8,12 @@ enabled, a model family the model table knows refuses prefill, or one that answe
 with a 400 before), a user turn asks it to continue. Every continuation request passes the
 run's memory budget and usage limits (`guard`) like the turn's first request. Some Anthropic-compatible
 servers (llama.cpp's llama-server) start their answer to a prefill with the prefill itself, where the
-API gives only what follows: that repeat is dropped, so the stitched text holds each piece once. A
-tool call cut at `max_tokens` is never run: the turn is redone with a larger `max_tokens`.
+API gives only what follows: that repeat is dropped, so the stitched text holds each piece once. Text
+alone cannot tell an echo from an answer that genuinely goes on with what it said ("c", then "cf"),
+so a server is taken to echo only once it repeated a prefill of `_SURE_ECHO` characters or more, and
+then for the process (`LEARNED.echoes_prefill`); one that answered such a prefill without the repeat
+never has its text cut. A tool call cut at `max_tokens` is never run: the turn is redone with a larger
+`max_tokens`.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ CONTINUE_PROMPT = (
     "no preamble, do not repeat anything."
 )
 _FALLBACK_OUTPUT_LIMIT = 64_000
+_SURE_ECHO = 12
+"""The shortest prefill whose repeat at the start of an answer is taken for an echo, not chance."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +87,7 @@ async def complete(
     key = key_of(client, params["model"])
     while True:
         held = _HeldWhitespace()
-        echo = _Echo(partial if continuations and _uses_prefill(sent) else "")
+        echo = _Echo(partial if continuations and _uses_prefill(sent) and _may_echo(key, partial) else "")
         response: Message | None = None
         if sent is not params and guard is not None:
             wanted = sent["max_tokens"]
@@ -116,6 +122,8 @@ async def complete(
                 continue
             raise
         assert response is not None
+        if echo.prefill and key not in LEARNED.echoes_prefill:
+            _learn_echo(key, echo.prefill, response)
         usage.add(Usage.from_response(response.usage))
         if first_usage is None:
             first_usage = response.usage
@@ -163,6 +171,19 @@ def _continue_with(params: dict[str, Any], partial: str, thinking: list[Any], *,
 def _takes_prefill(key: tuple[str, str]) -> bool:
     """Whether to continue with a prefill: the model table first, then what was learned."""
     return refuses_prefill(key[1]) is not True and key not in LEARNED.no_prefill
+
+
+def _may_echo(key: tuple[str, str], prefill: str) -> bool:
+    """Whether a repeat of `prefill` at the start of the answer would be an echo of it."""
+    echoes = LEARNED.echoes_prefill.get(key)
+    return echoes if echoes is not None else len(prefill) >= _SURE_ECHO
+
+
+def _learn_echo(key: tuple[str, str], prefill: str, response: Message) -> None:
+    """Remember whether the server echoed a prefill long enough to tell (its first text block says)."""
+    first = next((b.text for b in response.content if b.type == "text"), None)
+    if first is not None and (len(first) >= len(prefill) or not prefill.startswith(first)):
+        LEARNED.echoes_prefill[key] = first.startswith(prefill)
 
 
 def _own_text(response: Message, echo: _Echo) -> list[Any]:

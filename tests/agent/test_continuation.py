@@ -86,7 +86,7 @@ def echoing_model(piece: int):  # type: ignore[no-untyped-def]
 async def test_a_server_that_repeats_the_prefill_still_gives_the_text_once(
     messages_server: MessagesServer, stream: bool
 ) -> None:
-    messages_server.respond_with(echoing_model(11))
+    messages_server.respond_with(echoing_model(20))  # "Alpha beta gamma del": long enough to be no chance
     agent = Agent(model="claude-haiku-4-5", client=messages_server.client())
 
     if stream:
@@ -99,7 +99,34 @@ async def test_a_server_that_repeats_the_prefill_still_gives_the_text_once(
         output = (await agent.run("Recite.")).output
 
     assert output == FULL
-    assert len(messages_server.requests) == 4
+    assert len(messages_server.requests) == 2
+
+
+async def test_once_a_server_was_seen_to_echo_even_a_short_repeat_is_dropped(messages_server: MessagesServer) -> None:
+    agent = Agent(model="claude-haiku-4-5", client=messages_server.client())
+    messages_server.respond_with(echoing_model(20))
+    await agent.run("Recite.")
+    messages_server.respond_with(echoing_model(10))  # "Alpha beta": a prefill of ten characters
+
+    assert (await agent.run("Recite.")).output == FULL
+
+
+async def test_a_short_answer_that_goes_on_with_what_it_said_is_kept(messages_server: MessagesServer) -> None:
+    # The API never repeats a prefill: "ab", then "ab!" is "abab!". Too short to be told from an echo,
+    # it is taken as the model's.
+    messages_server.script(Reply([text("ab")], stop_reason="max_tokens"), Reply([text("ab!")]))
+
+    assert (await Agent(model="claude-haiku-4-5", client=messages_server.client()).run("Go.")).output == "abab!"
+
+
+async def test_a_server_seen_not_to_echo_keeps_even_a_long_repeat(messages_server: MessagesServer) -> None:
+    agent = Agent(model="claude-haiku-4-5", client=messages_server.client())
+    messages_server.respond_with(continuing_model(20))  # answers a 20-character prefill without it
+    assert (await agent.run("Recite.")).output == FULL
+    said = "Once upon a time"
+    messages_server.script(Reply([text(said)], stop_reason="max_tokens"), Reply([text(f"{said}, again.")]))
+
+    assert (await agent.run("Tell it twice.")).output == f"{said}{said}, again."
 
 
 async def test_a_model_family_known_to_refuse_prefill_is_continued_with_a_user_turn_at_once() -> None:

@@ -52,6 +52,7 @@ from agentkit import (
     UsageLimits,
     tool,
 )
+from agentkit._loop.continuation import _SURE_ECHO
 from agentkit.testing import (
     Fault,
     MessagesServer,
@@ -241,8 +242,10 @@ SEEN = ("prefill continuations", "user-turn continuations", "cut tool calls", "t
 
 
 def _echoes(meant: str, cut: int) -> bool:
+    """Whether the rest after `cut` starts with all that was said by then, which is long enough to be
+    taken for a server echoing its prefill (llama-server): text alone cannot tell the two apart."""
     said = meant[:cut].rstrip()
-    return meant[len(said) :].startswith(said)
+    return len(said) >= _SURE_ECHO and meant[len(said) :].startswith(said)
 
 
 def _tokens(s: str) -> int:
@@ -320,9 +323,8 @@ class Model:
             self.problems.append(f"request #{number}: the model said {said!r}, which does not start {meant!r}")
             return Reply([*head, text("confused")])
         start = len(said)
-        # Left out: cuts whose rest starts with what was said ("c" then "cf" of "ccf"). agentkit takes
-        # that for a server echoing its prefill (llama-server) and drops it, so "ccf" came out "cf";
-        # open, see the report.
+        # Left out: cuts whose rest starts with all that was said, when that is long enough to be taken
+        # for an echo (agentkit/_loop/continuation.py's _SURE_ECHO); shorter ones ("c", then "cf") are kept.
         cut = next((c for c in plan.cuts if c > start and meant[start:c].strip() and not _echoes(meant, c)), None)
         piece = meant[start:cut]
         stop = "max_tokens" if cut is not None else None

@@ -86,11 +86,6 @@ async def test_a_prompt_with_images_after_a_text_history_stays_within_the_budget
     assert max(sizes) <= 4200, sizes  # the first request carried 4,386
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: a continuation that starts with the prefill's text is taken for a server echoing the prefill "
-    "(llama-server compatibility, agentkit/_loop/continuation.py's _Echo) and that text is dropped",
-)
 async def test_a_continuation_that_starts_like_the_prefill_is_kept(messages_server: MessagesServer) -> None:
     messages_server.script(Reply([{"type": "text", "text": "c"}], stop_reason="max_tokens"), Reply.text("cf"))
     agent = Agent(model="claude-haiku-4-5", client=messages_server.client())
