@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections import deque
@@ -101,6 +102,8 @@ class Pacer:
         self._hold = -math.inf  # no request before this (a 429's retry-after)
         self._queue: deque[_Waiter] = deque()
         self._changed: anyio.Event | None = None
+        self._gate: asyncio.AbstractEventLoop | None = None  # the loop whose turn has admitted a request
+        self._gate_opened: anyio.Event | None = None
         self._in_flight = 0
         self._open: deque[_Ticket] = deque()  # requests in flight, oldest first (done ones dropped lazily)
         self._probe_since: float | None = None
@@ -153,7 +156,7 @@ class Pacer:
             return {"requests": 1.0, "input-tokens": scaled, "output-tokens": output, "tokens": scaled + output}
 
         started = self._clock()
-        if not self._queue and self._delay(cost(), started) <= 0:
+        if not self._queue and not self._gated() and self._delay(cost(), started) <= 0:
             return self._reserve(cost(), started), 0.0
         waiter = _Waiter()
         self._queue.append(waiter)
@@ -161,6 +164,10 @@ class Pacer:
             while True:
                 if self._queue[0] is not waiter:
                     await waiter.turn().wait()
+                    continue
+                if self._gated():
+                    opened = self._gate_opened = self._gate_opened or anyio.Event()
+                    await opened.wait()
                     continue
                 delay = self._delay(cost(), self._clock())
                 if delay <= 0:
@@ -190,7 +197,40 @@ class Pacer:
                 delay, self.limited_by = wait, name
         return delay
 
+    def _gated(self) -> bool:
+        """Whether a request was admitted in this turn of the event loop (see `_close_gate`)."""
+        if self._gate is None:
+            return False
+        try:
+            return self._gate is asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+
+    def _close_gate(self) -> None:
+        """Admit no other request until the event loop's next turn.
+
+        A burst (N runs started at once) then goes out one request per turn, each as far as its
+        first wait on the network before the next is admitted, instead of N at once into the HTTP
+        client's pool, whose work per request grows with the requests waiting in it: at 1,000 runs
+        at once that doubled the CPU per call (docs/performance.md). A lone request is not held.
+        asyncio only (the gate needs the loop's `call_soon`); on other loops requests go at once.
+        """
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if self._gate is not loop:
+            self._gate = loop
+            loop.call_soon(self._open_gate)
+
+    def _open_gate(self) -> None:
+        self._gate = None
+        opened, self._gate_opened = self._gate_opened, None
+        if opened is not None:
+            opened.set()
+
     def _reserve(self, cost: dict[str, float], now: float) -> _Ticket:
+        self._close_gate()
         seen = {}
         for name, level in self._levels.items():
             level.refill(now)

@@ -222,3 +222,31 @@ async def test_what_other_clients_spend_is_learned_within_a_quarter_second_and_a
     assert await respond(30) == 30
     now[0] += 0.01
     assert await respond(29) == 29
+
+
+async def test_a_burst_goes_out_one_request_per_turn_of_the_event_loop() -> None:
+    # 1,000 runs at once used to put 1,000 requests into the HTTP pool in one turn, whose work per
+    # request grows with those waiting in it: twice the CPU per call of a burst let out one by one.
+    import asyncio
+    from types import SimpleNamespace
+
+    from agentkit._pacing.pacer import Pacer
+
+    pacer = Pacer()
+    roomy = {"anthropic-ratelimit-requests-limit": "1000", "anthropic-ratelimit-requests-remaining": "999"}
+    first, _ = await pacer.acquire(10, 1)
+    pacer.record(first, roomy, SimpleNamespace(input_tokens=10, cache_creation_input_tokens=0, output_tokens=1))
+    log: list[str] = []
+
+    async def send(k: int) -> None:
+        await pacer.acquire(10, 1)
+        log.append(f"admitted {k}")
+        await asyncio.sleep(0)  # the request's first wait on the network
+        log.append(f"on its way {k}")
+
+    await asyncio.gather(*(send(k) for k in range(4)))
+
+    assert log == [f"{what} {k}" for k in range(4) for what in ("admitted", "on its way")]
+    await asyncio.sleep(0)
+    _, waited = await pacer.acquire(10, 1)
+    assert waited == 0.0  # a lone request, a turn after the last admission, goes at once
