@@ -129,50 +129,63 @@ def overhead_size(params: Mapping[str, Any], memo: dict[int, tuple[Any, int]] | 
 
 
 def _packed(message: Mapping[str, Any]) -> int:
-    """`message_size(message) << _SHIFT`, its tool blocks and its flags, in one pass over its blocks (the first
-    request of a long history sizes every message: this is the loop that costs, so the common
-    block types are sized inline)."""
+    """`message_size(message) << _SHIFT`, its tool blocks and its flags, in one pass over its blocks.
+
+    The first request of a long history sizes every message: this is the loop that costs, so the
+    common block types are sized inline, with as few dictionary look-ups as each needs.
+    """
     role, content = message.get("role"), message.get("content")
     flags = ASSISTANT if role == "assistant" else 0
-    if isinstance(content, str):
-        size = math.ceil(len(content) / _CHARS_PER_TOKEN) + _BLOCK_TOKENS + _MESSAGE_TOKENS
-        return size << _SHIFT | (flags | PROMPT if role == "user" else flags)
-    listed = isinstance(content, list)
-    chars = flat = blocks = tools = 0
+    if type(content) is not list:
+        if isinstance(content, str):
+            size = math.ceil(len(content) / _CHARS_PER_TOKEN) + _BLOCK_TOKENS + _MESSAGE_TOKENS
+            return size << _SHIFT | (flags | PROMPT if role == "user" else flags)
+        return _packed_other(message, flags)
+    chars = flat = tools = 0
     answers = marked = False
-    for block in content or ():
-        blocks += 1
+    for block in content:
         if type(block) is not dict and not isinstance(block, Mapping):
             chars += len(str(block))
             continue
-        kind = block.get("type")
-        nested = block.get("content")
+        get = block.get
+        kind = get("type")
         if kind == "text":
-            chars += len(block.get("text") or "")
+            chars += len(get("text") or "")
         elif kind == "tool_use":
-            name = block.get("name", "")
-            chars += len(name if type(name) is str else str(name)) + _json_length(block.get("input"))
+            name = get("name", "")
+            chars += len(name if type(name) is str else str(name)) + _json_length(get("input"))
             flat += _TOOL_FRAMING
             tools += 1
-        elif kind == "tool_result" and type(nested) is str:
-            chars += len(nested)
-            flat += _TOOL_FRAMING
-            tools += 1
-            answers = True
         else:
-            c, f = _chars(block)
-            chars, flat = chars + c, flat + f
+            nested = get("content")
+            if kind == "tool_result" and type(nested) is str:
+                chars += len(nested)
+                flat += _TOOL_FRAMING
+            else:
+                c, f = _chars(block)
+                chars, flat = chars + c, flat + f
+                if not marked and type(nested) is list:
+                    marked = any(isinstance(b, Mapping) and b.get("cache_control") for b in nested)
             if kind in _FRAMED:
                 tools += 1
                 answers = answers or kind == "tool_result"
-        if listed and not marked:
-            marked = block.get("cache_control") is not None or (
-                type(nested) is list and any(isinstance(b, Mapping) and b.get("cache_control") for b in nested)
-            )
-    size = math.ceil(chars / _CHARS_PER_TOKEN) + flat + blocks * _BLOCK_TOKENS + _MESSAGE_TOKENS
-    if role == "user" and not (listed and answers):
+        if not marked and get("cache_control") is not None:
+            marked = True
+    size = math.ceil(chars / _CHARS_PER_TOKEN) + flat + len(content) * _BLOCK_TOKENS + _MESSAGE_TOKENS
+    if role == "user" and not answers:
         flags |= PROMPT
-    return size << _SHIFT | min(tools, 31) << _TOOLS_AT | (flags | MARKED if marked else flags)
+    return size << _SHIFT | (tools if tools < 32 else 31) << _TOOLS_AT | (flags | MARKED if marked else flags)
+
+
+def _packed_other(message: Mapping[str, Any], flags: int) -> int:
+    """`_packed` for content that is neither a string nor a list (a tuple of blocks, None): no markers."""
+    content = message.get("content")
+    blocks = list(content) if isinstance(content, Sequence) else []
+    size = local_size(blocks) + _MESSAGE_TOKENS
+    tools = sum(1 for b in blocks if isinstance(b, Mapping) and b.get("type") in _FRAMED)
+    if message.get("role") == "user":
+        flags |= PROMPT
+    return size << _SHIFT | min(tools, 31) << _TOOLS_AT | flags
 
 
 def _facts_of(packed: list[int]) -> Facts:
