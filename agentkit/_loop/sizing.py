@@ -222,21 +222,30 @@ def facts(messages: Sequence[Mapping[str, Any]], memo: Sized | None = None) -> F
 
 class Sized:
     """A run's sizes by message: `id(message)` -> its packed size and flags. The messages are held,
-    so an id cannot be reused while the memo lives (it goes with the run)."""
+    so an id cannot be reused while the memo lives (it goes with the run).
 
-    __slots__ = ("_alive", "_by_id")
+    The run's first list (a long history, say) is kept as it was sized, and put in the map only when
+    another list needs it: a run whose later requests are that list grown (told apart by
+    `TokenCounter`, which sizes only what was appended) never builds the map.
+    """
+
+    __slots__ = ("_alive", "_by_id", "_first")
 
     def __init__(self) -> None:
         self._by_id: dict[int, int] = {}
         self._alive: list[Any] = []
+        self._first: list[int] | None = None
 
     def packed(self, messages: Sequence[Mapping[str, Any]]) -> list[int]:
-        by_id = self._by_id
-        if not by_id:  # the run's first list (a long history, say): sized, then kept in bulk
+        by_id, first = self._by_id, self._first
+        if not self._alive:  # the run's first list: sized, kept as it is
             packed = [_packed(m) for m in messages]
-            by_id.update(zip(map(id, messages), packed, strict=True))
             self._alive.extend(messages)
+            self._first = packed
             return packed
+        if first is not None:
+            by_id.update(zip(map(id, self._alive), first, strict=True))
+            self._first = None
         out = []
         for m in messages:
             p = by_id.get(id(m))
