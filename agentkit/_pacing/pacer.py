@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from collections import deque
@@ -15,6 +16,7 @@ import anyio
 
 from .._endpoint import base_url_of
 from .headers import Bucket, RateLimitHeaders, parse_headers
+from .turns import one_per_turn
 
 _MARGIN = 0.02  # of a bucket's limit kept free, for what the client cannot see (rounding, races)
 _ROUNDING = 500  # token counts come rounded to the nearest thousand
@@ -100,10 +102,7 @@ class Pacer:
         self._clock = clock
         self._levels: dict[str, _Level] = {}
         self._hold = -math.inf  # no request before this (a 429's retry-after)
-        self._queue: deque[_Waiter] = deque()
-        self._changed: anyio.Event | None = None
-        self._gate: asyncio.AbstractEventLoop | None = None  # the loop whose turn has admitted a request
-        self._gate_opened: anyio.Event | None = None
+        self._queue: deque[_Waiter] = deque()  # of every event loop using this pacer, first come first
         self._in_flight = 0
         self._open: deque[_Ticket] = deque()  # requests in flight, oldest first (done ones dropped lazily)
         self._probe_since: float | None = None
@@ -155,33 +154,35 @@ class Pacer:
             output = float(max_tokens)
             return {"requests": 1.0, "input-tokens": scaled, "output-tokens": output, "tokens": scaled + output}
 
+        await one_per_turn()  # a burst goes out a request per turn of the loop (not a wait for room)
         started = self._clock()
-        if not self._queue and not self._gated() and self._delay(cost(), started) <= 0:
+        if not self._queue and self._delay(cost(), started) <= 0:
             return self._reserve(cost(), started), 0.0
         waiter = _Waiter()
         self._queue.append(waiter)
         try:
             while True:
                 if self._queue[0] is not waiter:
-                    await waiter.turn().wait()
-                    continue
-                if self._gated():
-                    opened = self._gate_opened = self._gate_opened or anyio.Event()
-                    await opened.wait()
+                    await waiter.wait()  # until the one ahead leaves
                     continue
                 delay = self._delay(cost(), self._clock())
                 if delay <= 0:
                     break
-                changed = self._changed = self._changed or anyio.Event()
-                with anyio.move_on_after(min(delay, _PROBE_WAIT)):
-                    await changed.wait()
+                await waiter.wait(min(delay, _PROBE_WAIT))  # or until a response changes the levels
         finally:
             head = self._queue[0] is waiter
             self._queue.remove(waiter)
-            if head and self._queue:
-                self._queue[0].turn().set()
+            if head:
+                self._wake_head()
         now = self._clock()
         return self._reserve(cost(), now), now - started
+
+    def _wake_head(self) -> None:
+        try:
+            head = self._queue[0]
+        except IndexError:  # emptied meanwhile (by another thread's loop)
+            return
+        head.wake()
 
     def _delay(self, cost: dict[str, float], now: float) -> float:
         if self.paces is False:
@@ -197,40 +198,7 @@ class Pacer:
                 delay, self.limited_by = wait, name
         return delay
 
-    def _gated(self) -> bool:
-        """Whether a request was admitted in this turn of the event loop (see `_close_gate`)."""
-        if self._gate is None:
-            return False
-        try:
-            return self._gate is asyncio.get_running_loop()
-        except RuntimeError:
-            return False
-
-    def _close_gate(self) -> None:
-        """Admit no other request until the event loop's next turn.
-
-        A burst (N runs started at once) then goes out one request per turn, each as far as its
-        first wait on the network before the next is admitted, instead of N at once into the HTTP
-        client's pool, whose work per request grows with the requests waiting in it: at 1,000 runs
-        at once that doubled the CPU per call (docs/performance.md). A lone request is not held.
-        asyncio only (the gate needs the loop's `call_soon`); on other loops requests go at once.
-        """
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        if self._gate is not loop:
-            self._gate = loop
-            loop.call_soon(self._open_gate)
-
-    def _open_gate(self) -> None:
-        self._gate = None
-        opened, self._gate_opened = self._gate_opened, None
-        if opened is not None:
-            opened.set()
-
     def _reserve(self, cost: dict[str, float], now: float) -> _Ticket:
-        self._close_gate()
         seen = {}
         for name, level in self._levels.items():
             level.refill(now)
@@ -326,9 +294,7 @@ class Pacer:
                     level.refill(now)
                     level.level = min(float(level.limit), level.level + back)
                     level.refunded += back
-        changed, self._changed = self._changed, None
-        if changed is not None:
-            changed.set()
+        self._wake_head()
 
     def hold(self, seconds: float) -> None:
         """Hold every request back for `seconds` (what a 429's `retry-after` does)."""
@@ -377,15 +343,42 @@ def _actual(usage: Any) -> dict[str, float]:
 
 
 class _Waiter:
-    __slots__ = ("_turn",)
+    """A request in a pacer's queue. It may be woken from another thread: a pacer is shared by every
+    event loop of the process, so the wake goes through its own loop's `call_soon_threadsafe`."""
+
+    __slots__ = ("_event", "_loop", "_woken")
 
     def __init__(self) -> None:
-        self._turn: anyio.Event | None = None
+        self._loop = _running_loop()
+        self._event: anyio.Event | None = None
+        self._woken = False
 
-    def turn(self) -> anyio.Event:
-        if self._turn is None:
-            self._turn = anyio.Event()
-        return self._turn
+    async def wait(self, at_most: float = math.inf) -> None:
+        """Until woken, or `at_most` seconds; a wake that came first is not lost."""
+        if not self._woken:
+            event = self._event = anyio.Event()
+            if not self._woken:  # looked at again once `_event` is published, for a wake in between
+                with anyio.move_on_after(at_most):
+                    await event.wait()
+        self._woken, self._event = False, None
+
+    def wake(self) -> None:
+        self._woken = True
+        event, loop = self._event, self._loop
+        if event is None:
+            return
+        if loop is None or loop is _running_loop():
+            event.set()
+            return
+        with contextlib.suppress(RuntimeError):  # that loop has closed: nothing waits there any more
+            loop.call_soon_threadsafe(event.set)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # not asyncio (trio, through anyio): one loop, one thread
+        return None
 
 
 class Slot:
