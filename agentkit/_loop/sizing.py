@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate
+from itertools import accumulate, repeat
 from typing import Any, Protocol
 
 __all__ = [
@@ -57,8 +58,10 @@ def _json_length(value: Any) -> int:
 
 
 PROMPT, ASSISTANT, MARKED = 1, 2, 4  # message flags: a turn-starting user message, an assistant one, has markers
-_TOOLS_AT = 3  # above the flags, a message's count of tool blocks (at most 31)
-_SHIFT = 8  # above those, its size
+_TOOLS_AT = 3  # above the flags, a message's count of tool blocks (at most _MAX_TOOLS)
+_SHIFT = 16  # above those, its size
+_MAX_TOOLS = (1 << (_SHIFT - _TOOLS_AT)) - 1
+_FLAGS = (1 << _SHIFT) - 1  # the flags and the tool blocks
 _FRAMED = ("tool_use", "server_tool_use", "tool_result")  # a tuple: `in` compares, so a bad type cannot raise
 
 
@@ -136,7 +139,7 @@ def _packed(message: Mapping[str, Any]) -> int:
     """
     role, content = message.get("role"), message.get("content")
     flags = ASSISTANT if role == "assistant" else 0
-    if type(content) is not list:
+    if not isinstance(content, list):
         if isinstance(content, str):
             size = math.ceil(len(content) / _CHARS_PER_TOKEN) + _BLOCK_TOKENS + _MESSAGE_TOKENS
             return size << _SHIFT | (flags | PROMPT if role == "user" else flags)
@@ -174,7 +177,7 @@ def _packed(message: Mapping[str, Any]) -> int:
     size = math.ceil(chars / _CHARS_PER_TOKEN) + flat + len(content) * _BLOCK_TOKENS + _MESSAGE_TOKENS
     if role == "user" and not answers:
         flags |= PROMPT
-    return size << _SHIFT | (tools if tools < 32 else 31) << _TOOLS_AT | (flags | MARKED if marked else flags)
+    return size << _SHIFT | min(tools, _MAX_TOOLS) << _TOOLS_AT | (flags | MARKED if marked else flags)
 
 
 def _packed_other(message: Mapping[str, Any], flags: int) -> int:
@@ -182,15 +185,16 @@ def _packed_other(message: Mapping[str, Any], flags: int) -> int:
     content = message.get("content")
     blocks = list(content) if isinstance(content, Sequence) else []
     size = local_size(blocks) + _MESSAGE_TOKENS
-    tools = sum(1 for b in blocks if isinstance(b, Mapping) and b.get("type") in _FRAMED)
-    if message.get("role") == "user":
+    kinds = [b.get("type") for b in blocks if isinstance(b, Mapping)]
+    tools = sum(1 for kind in kinds if kind in _FRAMED)
+    if message.get("role") == "user" and "tool_result" not in kinds:
         flags |= PROMPT
-    return size << _SHIFT | min(tools, 31) << _TOOLS_AT | flags
+    return size << _SHIFT | min(tools, _MAX_TOOLS) << _TOOLS_AT | flags
 
 
 def _facts_of(packed: list[int]) -> Facts:
     sizes = [p >> _SHIFT for p in packed]
-    flags = [p & 255 for p in packed]
+    flags = [p & _FLAGS for p in packed]
     return Facts(flags, sizes, list(accumulate(sizes, initial=0)), _marked(flags))
 
 
@@ -212,12 +216,17 @@ class Facts:
     def size(self, start: int, stop: int) -> int:
         return self.cum[stop] - self.cum[start]
 
+    def tool_blocks(self) -> int:
+        """The tool blocks of all the messages (a pass over `flags`, at C speed)."""
+        return sum(map(operator.rshift, self.flags, repeat(_TOOLS_AT)))
 
-def facts(messages: Sequence[Mapping[str, Any]], memo: Sized | None = None) -> Facts:
-    """The facts of `messages`; with `memo` (a run's), each message is sized once per run."""
+
+def facts(messages: Sequence[Mapping[str, Any]], memo: Sized | None = None, *, appended: bool = False) -> Facts:
+    """The facts of `messages`; with `memo` (a run's), each message is sized once per run (see
+    `Sized.packed` for `appended`)."""
     if memo is None:
         return _facts_of([_packed(m) for m in messages])
-    return _facts_of(memo.packed(messages))
+    return _facts_of(memo.packed(messages, appended=appended))
 
 
 class Sized:
@@ -236,12 +245,17 @@ class Sized:
         self._alive: list[Any] = []
         self._first: list[int] | None = None
 
-    def packed(self, messages: Sequence[Mapping[str, Any]]) -> list[int]:
+    def packed(self, messages: Sequence[Mapping[str, Any]], *, appended: bool = False) -> list[int]:
+        """The packed sizes of `messages`; `appended`: they were appended to a list sized before
+        (they are new, so while the first list is not in the map they are sized and kept with it)."""
         by_id, first = self._by_id, self._first
-        if not self._alive:  # the run's first list: sized, kept as it is
+        if not self._alive or (appended and first is not None):
             packed = [_packed(m) for m in messages]
             self._alive.extend(messages)
-            self._first = packed
+            if first is None:
+                self._first = list(packed)
+            else:
+                first.extend(packed)
             return packed
         if first is not None:
             by_id.update(zip(map(id, self._alive), first, strict=True))

@@ -60,7 +60,9 @@ class TokenCounter:
     `margin` is the relative error assumed for the locally estimated part of a prompt once a
     response has calibrated the estimate: a prompt is counted exactly when the budget lies within
     that error of the estimate. Before any calibration (no response yet, and none in this process
-    for `model`), the whole estimate is taken as uncertain by `UNCALIBRATED_ERROR`.
+    for `model`), the whole estimate is taken as uncertain by `UNCALIBRATED_ERROR`. Either way, each
+    tool block in the estimated part adds its framing (`FRAMING_DOUBT`) to the error: that part of
+    a block is a fixed guess the calibration does not scale.
     """
 
     def __init__(self, *, model: str = "", margin: float = 0.1, key: tuple[str, str] | None = None) -> None:
@@ -90,7 +92,8 @@ class TokenCounter:
             result = known[3]
             if known[1] < n:
                 shared = any(other[3] is result for key, other in self._known.items() if key != id(messages))
-                result = extend(result, facts(messages[known[1] :], self._memo), in_place=not shared)
+                more = facts(messages[known[1] :], self._memo, appended=True)
+                result = extend(result, more, in_place=not shared)
         else:
             result = facts(messages, self._memo)
         self.remember(messages, result)
@@ -155,10 +158,10 @@ class TokenCounter:
         anchor = self._anchor
         if anchor is None:
             rate = self.margin if self._calibrated else UNCALIBRATED_ERROR
-            return Estimate(total, math.ceil(rate * total))
+            return Estimate(total, math.ceil(rate * total + FRAMING_DOUBT * found.tool_blocks() * self.scale))
         changed = moved(anchor, messages, found, self._exact)
         if changed is None:  # the counted history was changed in place: as uncertain as with no anchor
-            return Estimate(total, math.ceil(self.margin * total))
+            return Estimate(total, math.ceil(self.margin * total + FRAMING_DOUBT * found.tool_blocks() * self.scale))
         size, tools = changed
         size += abs(overhead - anchor.overhead)
         return Estimate(total, math.ceil((self.margin * size + FRAMING_DOUBT * tools) * self.scale))

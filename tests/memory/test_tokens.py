@@ -30,9 +30,14 @@ def params(messages: list[dict]) -> dict:
 
 async def test_before_any_response_the_whole_estimate_is_uncertain() -> None:
     counter = TokenCounter(model="a-model-never-seen")
-    estimate = counter.estimate(params(conversation(3)))
+    history = conversation(3)
+    estimate = counter.estimate(params(history))
     assert isinstance(estimate, Estimate)
-    assert estimate.error == pytest.approx(UNCALIBRATED_ERROR * estimate, abs=1)
+    tool_blocks = sum(
+        b["type"] in ("tool_use", "tool_result") for m in history for b in m["content"] if isinstance(b, dict)
+    )
+    framing = FRAMING_DOUBT * tool_blocks * counter.scale
+    assert estimate.error == pytest.approx(UNCALIBRATED_ERROR * estimate + framing, abs=1)
     assert counter.needs_exact(estimate, int(estimate * 1.2))
     assert not counter.needs_exact(estimate, int(estimate * 2))
 
@@ -134,3 +139,30 @@ async def test_a_new_run_resuming_the_history_adopts_the_last_anchor(messages_se
 async def test_a_margin_outside_zero_to_one_is_refused() -> None:
     with pytest.raises(ValueError, match="margin"):
         TokenCounter(margin=1.5)
+
+
+async def test_a_run_sizes_each_message_of_its_history_once(
+    messages_server: MessagesServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first request of a long history sizes every message; the later ones only what the run
+    # appended (a request that is the history grown is told by its length and last message).
+    from agentkit import Agent, tool
+    from agentkit._loop import sizing
+    from agentkit.testing import tool_use
+
+    @tool
+    def look(n: int) -> str:
+        """Look something up."""
+        return "found"
+
+    sized: list[int] = []
+    original = sizing._packed
+    monkeypatch.setattr(sizing, "_packed", lambda message: sized.append(id(message)) or original(message))
+    history = conversation(250)
+    messages_server.script(Reply([tool_use("look", {"n": 1})]), Reply([tool_use("look", {"n": 2})]), Reply.text("done"))
+
+    await Agent(model="claude-haiku-4-5", tools=[look], client=messages_server.client()).run("Go.", history=history)
+
+    assert len(messages_server.requests) == 3
+    assert len(sized) == len(set(sized))  # no message sized twice
+    assert len(sized) == len(messages_server.requests[-1].messages)  # and each one sent, once
