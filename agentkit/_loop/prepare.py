@@ -222,7 +222,7 @@ async def _within_limits(
         (limits.input_tokens, used.prompt_tokens),
         (limits.total_tokens, used.prompt_tokens + used.output_tokens),
     ]
-    if any(limit is not None and counter.needs_exact(prompt, limit - spent) for limit, spent in bounds):
+    if any(limit is not None and counter.needs_exact(prompt, limit - spent, cap=True) for limit, spent in bounds):
         prompt = await counter.exact(client, params)
     why = limits.check(used, next_prompt_tokens=prompt, model=params["model"])
     if why is not None:

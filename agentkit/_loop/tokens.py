@@ -44,13 +44,21 @@ by that much."""
 
 
 class Estimate(int):
-    """A prompt size in tokens that is an estimate; `error` is how far off it may be."""
+    """A prompt size in tokens that is an estimate; `error` is how far off it may be.
+
+    `framing` is what it may miss besides, for a prompt estimated whole (no exact count of its
+    history yet) at a scale learned on other prompts: the framing of its tool blocks, which that
+    scale does not set (`FRAMING_DOUBT` each). A usage limit, a cap on spend, allows for it; the
+    memory budget, a target for the context, does not: a miss of a few tokens there is not worth a
+    `count_tokens` round trip on the first request of every run.
+    """
 
     error: int
+    framing: int
 
-    def __new__(cls, tokens: int, error: int) -> Estimate:
+    def __new__(cls, tokens: int, error: int, framing: int = 0) -> Estimate:
         value = super().__new__(cls, tokens)
-        value.error = error
+        value.error, value.framing = error, framing
         return value
 
 
@@ -60,9 +68,9 @@ class TokenCounter:
     `margin` is the relative error assumed for the locally estimated part of a prompt once a
     response has calibrated the estimate: a prompt is counted exactly when the budget lies within
     that error of the estimate. Before any calibration (no response yet, and none in this process
-    for `model`), the whole estimate is taken as uncertain by `UNCALIBRATED_ERROR`. Either way, each
-    tool block in the estimated part adds its framing (`FRAMING_DOUBT`) to the error: that part of
-    a block is a fixed guess the calibration does not scale.
+    for `model`), the whole estimate is taken as uncertain by `UNCALIBRATED_ERROR`. Each tool block
+    in the estimated part adds its framing (`FRAMING_DOUBT`) to the doubt: that part of a block is a
+    fixed guess the calibration does not scale (see `Estimate.framing` for a prompt estimated whole).
     """
 
     def __init__(self, *, model: str = "", margin: float = 0.1, key: tuple[str, str] | None = None) -> None:
@@ -158,13 +166,16 @@ class TokenCounter:
         anchor = self._anchor
         if anchor is None:
             rate = self.margin if self._calibrated else UNCALIBRATED_ERROR
-            return Estimate(total, math.ceil(rate * total + FRAMING_DOUBT * found.tool_blocks() * self.scale))
+            return Estimate(total, math.ceil(rate * total), self._framing(found))
         changed = moved(anchor, messages, found, self._exact)
         if changed is None:  # the counted history was changed in place: as uncertain as with no anchor
-            return Estimate(total, math.ceil(self.margin * total + FRAMING_DOUBT * found.tool_blocks() * self.scale))
+            return Estimate(total, math.ceil(self.margin * total), self._framing(found))
         size, tools = changed
         size += abs(overhead - anchor.overhead)
         return Estimate(total, math.ceil((self.margin * size + FRAMING_DOUBT * tools) * self.scale))
+
+    def _framing(self, found: Facts) -> int:
+        return math.ceil(FRAMING_DOUBT * found.tool_blocks() * self.scale)
 
     def _adopt(self, messages: Sequence[Any]) -> None:
         """Take over the exact count an earlier run left on `messages` (a `History`): a run resumed
@@ -183,9 +194,14 @@ class TokenCounter:
         """Whether an exact count (a response, `count_tokens`, or an earlier run) has calibrated the estimate."""
         return self._calibrated
 
-    def needs_exact(self, estimate: int, budget: int) -> bool:
-        """Whether `budget` lies within the estimate's error, so that only `count_tokens` can decide."""
+    def needs_exact(self, estimate: int, budget: int, *, cap: bool = False) -> bool:
+        """Whether `budget` lies within the estimate's error, so that only `count_tokens` can decide.
+
+        `cap`: the budget is a usage limit, so the estimate's `framing` counts too (see `Estimate`).
+        """
         error = getattr(estimate, "error", math.ceil(UNCALIBRATED_ERROR * estimate))
+        if cap:
+            error += getattr(estimate, "framing", 0)
         return abs(estimate - budget) <= error
 
     async def exact(self, client: anthropic.AsyncAnthropic, params: Mapping[str, Any]) -> int:
