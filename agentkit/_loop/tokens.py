@@ -13,10 +13,13 @@ Speed: each message's local size and kind (`agentkit._loop.sizing`) are computed
 object per run and memoised by `id()` in the run's own counter (the memo holds the message, so an id
 cannot be reused while its entry lives, and the memo goes with the run). A request that is the
 counted list grown costs only its new messages: its facts grow in place and the anchor
-(`agentkit._loop.anchor`) tells it apart by length and last message. An estimate may miss a message
-edited in place after it was sized; nothing that must be exact (cache markers, the API's limits)
-relies on it. Calibration across runs lives in `agentkit._loop._learned`; the exact count a resumed
-run starts from travels on `result.messages` (`agentkit._history.History`).
+(`agentkit._loop.anchor`) tells it apart by length and last message. So a message edited in place
+during the run, after it was sized, keeps its old facts: its size in the estimates, and whether it
+carries a cache marker (breakpoint placement looks for the user's markers only in the messages
+flagged so). Each run sizes afresh, so edits between runs (markers added to `result.messages`) are
+seen. The API's limits are decided on exact counts near them. Calibration across runs lives in
+`agentkit._loop._learned`; the exact count a resumed run starts from travels on `result.messages`
+(`agentkit._history.History`).
 """
 
 from __future__ import annotations
