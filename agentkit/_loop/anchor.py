@@ -21,10 +21,11 @@ class Anchor:
     """The last exact prompt size, and the messages it counted with their local sizes.
 
     `source` is the list counted, its first `n` messages (ending in `last`) the ones counted, and
-    the first `n` of `sizes` and `flags` (the facts' lists, which may grow after) their facts. Nothing is copied:
-    the loop only appends to a history, so a request that is `source` grown is told in one look,
-    and `refs()` slices the counted messages out only for the general case (trimming, a resumed
-    history), or says None when the list was cut short or changed at its counted end since.
+    the first `n` of `sizes` and `flags` (the facts' lists, which may grow after) their facts.
+    Nothing is copied: the loop only appends to a history, so a request that is `source` grown is
+    told in one look, and `refs()` slices the counted messages out only for the general case
+    (trimming, a resumed history), or says None when the list was cut short or changed at its
+    counted end since.
     """
 
     __slots__ = ("_by_id", "flags", "last", "n", "overhead", "scale", "sizes", "source")

@@ -178,11 +178,9 @@ class Pacer:
         return self._reserve(cost(), now), now - started
 
     def _wake_head(self) -> None:
-        try:
-            head = self._queue[0]
-        except IndexError:  # emptied meanwhile (by another thread's loop)
-            return
-        head.wake()
+        if self._queue:  # after every response: mostly nobody waits
+            with contextlib.suppress(IndexError):  # emptied meanwhile by another thread's loop
+                self._queue[0].wake()
 
     def _delay(self, cost: dict[str, float], now: float) -> float:
         if self.paces is False:
