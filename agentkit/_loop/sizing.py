@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 __all__ = [
     "ASSISTANT",
+    "FRAMING_DOUBT",
     "LOCAL",
     "MARKED",
     "PROMPT",
@@ -26,7 +27,6 @@ __all__ = [
     "Sized",
     "extend",
     "facts",
-    "FRAMING_DOUBT",
     "local_size",
     "message_size",
     "overhead_size",
@@ -45,7 +45,8 @@ FRAMING_DOUBT = _TOOL_FRAMING
 """How far off the framing of one tool block may be, in local units: it is a fixed guess that the
 scale, set by the prose around it, does not calibrate (a call id tokenizes far worse than prose). An
 estimate allows all of it as error for each tool block it did not count exactly, so a turn of many
-short results is counted exactly near a limit rather than taken at the prose's rate."""
+short results is counted exactly near a limit rather than taken at the prose's rate (for a prompt
+estimated whole, before any exact count of its history, only usage limits do: `Estimate.framing`)."""
 _MESSAGE_TOKENS = 4  # framing per message (role)
 
 
