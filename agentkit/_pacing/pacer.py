@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import math
 import time
@@ -16,7 +15,7 @@ import anyio
 
 from .._endpoint import base_url_of
 from .headers import Bucket, RateLimitHeaders, parse_headers
-from .turns import one_per_turn
+from .turns import one_per_turn, running_loop
 
 _MARGIN = 0.02  # of a bucket's limit kept free, for what the client cannot see (rounding, races)
 _ROUNDING = 500  # token counts come rounded to the nearest thousand
@@ -347,7 +346,7 @@ class _Waiter:
     __slots__ = ("_event", "_loop", "_woken")
 
     def __init__(self) -> None:
-        self._loop = _running_loop()
+        self._loop = running_loop()
         self._event: anyio.Event | None = None
         self._woken = False
 
@@ -365,18 +364,11 @@ class _Waiter:
         event, loop = self._event, self._loop
         if event is None:
             return
-        if loop is None or loop is _running_loop():
+        if loop is None or loop is running_loop():
             event.set()
             return
         with contextlib.suppress(RuntimeError):  # that loop has closed: nothing waits there any more
             loop.call_soon_threadsafe(event.set)
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:  # not asyncio (trio, through anyio): one loop, one thread
-        return None
 
 
 class Slot:

@@ -17,7 +17,7 @@ import asyncio
 import weakref
 from collections import deque
 
-__all__ = ["one_per_turn"]
+__all__ = ["one_per_turn", "running_loop"]
 
 
 class _Turns:
@@ -56,11 +56,18 @@ class _Turns:
 _TURNS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Turns] = weakref.WeakKeyDictionary()
 
 
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The running asyncio loop; None on another loop (trio, through anyio: one loop, one thread)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 async def one_per_turn() -> None:
     """Wait until no other request was admitted in this turn of the running loop, and take the turn."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:  # not asyncio
+    loop = running_loop()
+    if loop is None:
         return
     turns = _TURNS.get(loop)
     if turns is None:
